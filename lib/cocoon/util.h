@@ -1,0 +1,57 @@
+/* util.h - small helpers every module uses: scope-bound cleanup, secure
+ * wiping, hex, checked arithmetic. */
+#ifndef COCOON_UTIL_H
+#define COCOON_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+void cleanup_freep(void *p);
+void cleanup_closep(int *fd);
+void cleanup_fclosep(FILE **f);
+
+/* Resources released when the variable leaves scope, so early returns never leak. */
+#define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
+#define _cleanup_close_ __attribute__((cleanup(cleanup_closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(cleanup_fclosep)))
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Hands ownership out of a _cleanup_ variable. */
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _tp = (p);                                                           \
+		(p) = NULL;                                                                        \
+		_tp;                                                                               \
+	})
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _tf = (fd);                                                                    \
+		(fd) = -1;                                                                         \
+		_tf;                                                                               \
+	})
+
+/* Wipes memory the compiler may not optimise away (OPENSSL_cleanse). */
+void secure_wipe(void *p, size_t n);
+/* Wipes then frees. */
+void secure_free(void *p, size_t n);
+
+/* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
+void hex_encode(const void *in, size_t n, char *out);
+/* Decodes exactly 2n hex digits (either case) into n bytes. -EINVAL otherwise. */
+int hex_decode(const char *in, void *out, size_t n);
+
+/* Writes a whole buffer / reads a whole file; retried on EINTR. */
+int write_all(int fd, const void *buf, size_t n);
+/* Reads a whole regular file of at most max bytes; *out is malloc'ed and NUL-terminated. */
+struct cerr;
+int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err);
+/* Writes a file atomically: a temporary beside it, fsync, rename. */
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, struct cerr *err);
+
+/* Monotonic clock in milliseconds. */
+int64_t now_ms(void);
+
+#endif

@@ -1,0 +1,1 @@
+/* evlog.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* gitignore.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* spechash.c - placeholder, being written */

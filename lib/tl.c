@@ -1,0 +1,1 @@
+/* tl.c - placeholder, being written */

@@ -1,0 +1,175 @@
+/* util.c - cleanup helpers, wiping, hex, whole-file I/O; see cocoon/util.h. */
+#include "cocoon/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cocoon/err.h"
+
+void cleanup_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+void cleanup_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+
+void cleanup_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+void secure_wipe(void *p, size_t n)
+{
+	if (p && n)
+		OPENSSL_cleanse(p, n);
+}
+
+void secure_free(void *p, size_t n)
+{
+	secure_wipe(p, n);
+	free(p);
+}
+
+void hex_encode(const void *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *b = in;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int hex_decode(const char *in, void *out, size_t n)
+{
+	uint8_t *b = out;
+
+	if (strlen(in) != 2 * n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t have = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return cerr_set(err, errno, "open '%s'", path);
+	if (fstat(fd, &st) < 0)
+		return cerr_set(err, errno, "stat '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return cerr_setx(err, EINVAL, "'%s' is not a regular file", path);
+	if ((uint64_t)st.st_size > max)
+		return cerr_setx(err, EFBIG, "'%s' is %lld bytes, more than the %zu allowed", path,
+				 (long long)st.st_size, max);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return cerr_set(err, ENOMEM, "reading '%s'", path);
+	while (have < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + have, (size_t)st.st_size - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cerr_set(err, errno, "read '%s'", path);
+		if (r == 0)
+			break; /* shrank while reading: take what is there */
+		have += (size_t)r;
+	}
+	buf[have] = '\0';
+	*out = TAKE_PTR(buf);
+	if (len)
+		*len = have;
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, struct cerr *err)
+{
+	char tmp[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return cerr_setx(err, ENAMETOOLONG, "path too long: '%s'", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return cerr_set(err, errno, "create '%s'", tmp);
+	r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return cerr_set(err, -r, "write '%s'", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		r = errno;
+		unlink(tmp);
+		return cerr_set(err, r, "rename '%s' to '%s'", tmp, path);
+	}
+	return 0;
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project needs, idempotently.
+#
+# Usage: scripts/install-deps.sh [GROUP...]     (default: build test)
+#   build  compiler, Meson/Ninja and the -dev libraries lib/ links against
+#   test   what the test suite drives for real: git, cmocka, clang's libFuzzer
+#   demo   what the development CVM needs (added with the launcher and image)
+#
+# The extra Debian suites the project needs (bookworm-backports, trixie, the
+# contrib/non-free components) are added as files of this project's own under
+# /etc/apt/sources.list.d/ and pinned so that nothing is taken from them unless
+# asked for by name. Nothing is downloaded when everything is already there.
+set -euo pipefail
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build test)
+
+pkgs_build=(build-essential meson ninja-build pkg-config clang clang-format
+	libssl-dev libjson-c-dev libyaml-dev libinih-dev libcurl4-openssl-dev
+	libmicrohttpd-dev libcryptsetup-dev)
+pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin python3)
+pkgs_demo=()
+# packages that must come from bookworm-backports ("name" installed with -t)
+bpo_demo=()
+
+want=()
+bpo=()
+for g in "${groups[@]}"; do
+	case "$g" in
+	build) want+=("${pkgs_build[@]}") ;;
+	test) want+=("${pkgs_test[@]}") ;;
+	demo) want+=("${pkgs_demo[@]}"); bpo+=("${bpo_demo[@]}") ;;
+	*) echo "install-deps: unknown group '$g' (known: build test demo)" >&2; exit 2 ;;
+	esac
+done
+
+missing() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || echo "$p"
+	done
+}
+
+need=$(missing "${want[@]}")
+need_bpo=$(missing "${bpo[@]+"${bpo[@]}"}")
+if [ -z "$need" ] && [ -z "$need_bpo" ]; then
+	echo "install-deps: all packages for '${groups[*]}' are installed"
+	exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+	sudo=sudo
+fi
+
+src=/etc/apt/sources.list.d/cocoon-docker-tdx.sources
+pin=/etc/apt/preferences.d/cocoon-docker-tdx
+if ! grep -q "format 2" "$src" 2>/dev/null; then
+	echo "install-deps: adding $src (bookworm-backports, trixie; all components)"
+	$sudo tee "$src" >/dev/null <<'SRC'
+# Added by cocoon-docker-tdx scripts/install-deps.sh (format 2)
+# bookworm main comes from the machine's own sources.
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: contrib non-free non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main contrib non-free non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main contrib non-free non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	$sudo tee "$pin" >/dev/null <<'PIN'
+# Added by cocoon-docker-tdx scripts/install-deps.sh: take trixie only when asked.
+Package: *
+Pin: release n=trixie
+Pin-Priority: 50
+PIN
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: apt-get update"
+# Unreachable third-party sources on the machine only warn; a broken Debian
+# source shows up as a failed install below.
+$sudo apt-get update -qq || echo "install-deps: apt-get update reported errors (continuing)" >&2
+if [ -n "$need" ]; then
+	echo "install-deps: installing" $need
+	$sudo apt-get install -y -qq --no-install-recommends $need
+fi
+if [ -n "$need_bpo" ]; then
+	echo "install-deps: installing from bookworm-backports" $need_bpo
+	$sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports $need_bpo
+fi
+left=$(missing "${want[@]}" "${bpo[@]+"${bpo[@]}"}")
+if [ -n "$left" ]; then
+	echo "install-deps: still missing after install:" $left >&2
+	exit 1
+fi
+echo "install-deps: done"
