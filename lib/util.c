@@ -104,13 +104,19 @@ int write_all(int fd, const void *buf, size_t n)
 int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err)
 {
 	_cleanup_close_ int fd = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return cerr_set(err, errno, "open '%s'", path);
+	return read_fd(fd, max, path, out, len, err);
+}
+
+int read_fd(int fd, size_t max, const char *path, char **out, size_t *len, struct cerr *err)
+{
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
 	size_t have = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return cerr_set(err, errno, "open '%s'", path);
 	if (fstat(fd, &st) < 0)
 		return cerr_set(err, errno, "stat '%s'", path);
 	if (!S_ISREG(st.st_mode))

@@ -48,6 +48,8 @@ int write_all(int fd, const void *buf, size_t n);
 /* Reads a whole regular file of at most max bytes; *out is malloc'ed and NUL-terminated. */
 struct cerr;
 int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err);
+/* The same on an open descriptor; name is used in messages. */
+int read_fd(int fd, size_t max, const char *name, char **out, size_t *len, struct cerr *err);
 /* Writes a file atomically: a temporary beside it, fsync, rename. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, struct cerr *err);
 

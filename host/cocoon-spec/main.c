@@ -1,0 +1,281 @@
+/* cocoon-spec - the spec tool: Cocoon-compatible spec hash, the prepared copy
+ * the CVM is started with, and the structural checks.
+ *
+ *   cocoon-spec hash DIR          print the spec tree hash
+ *   cocoon-spec prepare SRC OUT   make the prepared copy, print the hash
+ *   cocoon-spec validate DIR      list every rule the spec breaks
+ *
+ * Exit codes: 0 success, 1 the spec (or the output path) was refused,
+ * 2 usage error, 3 system error (I/O, memory).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cocoon-config.h"
+#include "cocoon/log.h"
+#include "cocoon/spechash.h"
+#include "cocoon/util.h"
+
+enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cocoon-spec [OPTIONS] COMMAND ARGS\n"
+		"\n"
+		"Commands:\n"
+		"  hash DIR           print the spec tree hash of DIR (Cocoon's algorithm:\n"
+		"                     the SHA-256 git tree id after .gitignore rules, without\n"
+		"                     runtime/, spec.tree, spec.meta and .gitignore files)\n"
+		"  prepare SRC OUT    copy what is hashed plus runtime/ to OUT (which must not\n"
+		"                     exist), write OUT/spec.tree and OUT/spec.meta, print the hash\n"
+		"  ls DIR             list the files that go into the hash, with git's mode and\n"
+		"                     blob id, in the layout of `git ls-files -s`\n"
+		"  validate DIR       check the structural rules and list every problem found\n"
+		"\n"
+		"Options:\n"
+		"  --json             machine-readable output on stdout\n"
+		"  -q, --quiet        print nothing but errors (and the hash)\n"
+		"  -h, --help         this text\n"
+		"  -V, --version      print the version\n"
+		"\n"
+		"The source is never modified. Refused: symbolic links and other non-regular\n"
+		"files, any .git entry, files over 10 MiB outside runtime/, a spec.tree that\n"
+		"disagrees with the files.\n"
+		"\n"
+		"Exit status: 0 success, 1 spec or output refused, 2 usage error, 3 system error.\n");
+}
+
+static int exit_of(const struct cerr *err)
+{
+	return (err->code == EINVAL || err->code == EEXIST) ? EXIT_REFUSED : EXIT_SYSTEM;
+}
+
+static json_object *stats_json(const char *hex, const struct spec_stats *st)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "spec_tree", hex ? json_object_new_string(hex) : NULL);
+	json_object_object_add(o, "files", json_object_new_int64((int64_t)st->files));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)st->bytes));
+	json_object_object_add(o, "dirs", json_object_new_int64((int64_t)st->dirs));
+	json_object_object_add(o, "ignored", json_object_new_int64((int64_t)st->ignored));
+	json_object_object_add(o, "runtime_files",
+			       json_object_new_int64((int64_t)st->runtime_files));
+	return o;
+}
+
+static void print_json(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static void print_error_json(const struct cerr *err)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(err->msg));
+	print_json(o);
+}
+
+struct problems {
+	json_object *list; /* with --json */
+	unsigned n;
+};
+
+static bool on_problem(void *ctx, const char *path, const char *msg)
+{
+	struct problems *p = ctx;
+
+	p->n++;
+	if (p->list) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "path", json_object_new_string(path));
+		json_object_object_add(o, "message", json_object_new_string(msg));
+		json_object_array_add(p->list, o);
+	} else {
+		fprintf(stderr, "%s: %s\n", path, msg);
+	}
+	return true;
+}
+
+static int cmd_hash(const char *dir, bool json)
+{
+	struct cerr err = CERR_INIT;
+	struct spec_stats st;
+	char hex[SPEC_HASH_HEX_LEN + 1];
+
+	if (spec_hash_dir(dir, hex, &st, NULL, &err) < 0) {
+		if (json)
+			print_error_json(&err);
+		log_cerr(&err);
+		return exit_of(&err);
+	}
+	if (json) {
+		json_object *o = stats_json(hex, &st);
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		print_json(o);
+	} else {
+		puts(hex);
+	}
+	return 0;
+}
+
+static int cmd_prepare(const char *src, const char *out, bool json)
+{
+	struct cerr err = CERR_INIT;
+	struct spec_stats st;
+	char hex[SPEC_HASH_HEX_LEN + 1];
+
+	if (spec_prepare(src, out, hex, &st, &err) < 0) {
+		if (json)
+			print_error_json(&err);
+		log_cerr(&err);
+		return exit_of(&err);
+	}
+	log_info("prepared '%s': %llu files, %llu bytes hashed, %llu runtime files copied", out,
+		 (unsigned long long)st.files, (unsigned long long)st.bytes,
+		 (unsigned long long)st.runtime_files);
+	if (json) {
+		json_object *o = stats_json(hex, &st);
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "output", json_object_new_string(out));
+		print_json(o);
+	} else {
+		puts(hex);
+	}
+	return 0;
+}
+
+static void on_file(void *ctx, const char *path, unsigned mode, const uint8_t id[32])
+{
+	json_object *list = ctx;
+	char hex[65];
+
+	hex_encode(id, 32, hex);
+	if (list) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "path", json_object_new_string(path));
+		json_object_object_add(o, "mode", json_object_new_int((int)mode));
+		json_object_object_add(o, "blob", json_object_new_string(hex));
+		json_object_array_add(list, o);
+	} else {
+		/* the layout of `git ls-files -s`, so the two can be diffed */
+		printf("%06o %s 0\t%s\n", mode, hex, path);
+	}
+}
+
+static int cmd_ls(const char *dir, bool json)
+{
+	struct cerr err = CERR_INIT;
+	json_object *list = json ? json_object_new_array() : NULL;
+	struct spec_walk_opts opts = { .on_file = on_file, .ctx = list };
+	struct spec_stats st;
+	char hex[SPEC_HASH_HEX_LEN + 1];
+
+	if (spec_hash_dir(dir, hex, &st, &opts, &err) < 0) {
+		json_object_put(list);
+		if (json)
+			print_error_json(&err);
+		log_cerr(&err);
+		return exit_of(&err);
+	}
+	if (json) {
+		json_object *o = stats_json(hex, &st);
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "entries", list);
+		print_json(o);
+	}
+	return 0;
+}
+
+static int cmd_validate(const char *dir, bool json)
+{
+	struct cerr err = CERR_INIT;
+	struct problems probs = { json ? json_object_new_array() : NULL, 0 };
+	struct spec_walk_opts opts = { .on_problem = on_problem, .ctx = &probs };
+	struct spec_stats st;
+	char hex[SPEC_HASH_HEX_LEN + 1];
+	int r = spec_hash_dir(dir, hex, &st, &opts, &err);
+	bool ok = r == 0;
+
+	if (json) {
+		json_object *o = stats_json(ok ? hex : NULL, &st);
+
+		json_object_object_add(o, "ok", json_object_new_boolean(ok));
+		json_object_object_add(o, "problems", probs.list);
+		if (!ok && !probs.n)
+			json_object_object_add(o, "error", json_object_new_string(err.msg));
+		print_json(o);
+	}
+	if (!ok) {
+		log_cerr(&err);
+		return exit_of(&err);
+	}
+	log_info("'%s' is a valid spec: %llu files, %llu bytes, spec tree %s", dir,
+		 (unsigned long long)st.files, (unsigned long long)st.bytes, hex);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },  { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },  { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false;
+	const char *cmd;
+	int c;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'q':
+			log_set_level(LOG_LVL_ERROR);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("cocoon-spec %s\n", COCOON_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind++];
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "hash") && argc == 1)
+		return cmd_hash(argv[0], json);
+	if (!strcmp(cmd, "prepare") && argc == 2)
+		return cmd_prepare(argv[0], argv[1], json);
+	if (!strcmp(cmd, "ls") && argc == 1)
+		return cmd_ls(argv[0], json);
+	if (!strcmp(cmd, "validate") && argc == 1)
+		return cmd_validate(argv[0], json);
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	log_error("unknown command or wrong number of arguments: '%s' (see cocoon-spec --help)", cmd);
+	return EXIT_USAGE;
+}
