@@ -155,47 +155,94 @@ static int cmd_prepare(const char *src, const char *out, bool json)
 	return 0;
 }
 
+struct ls_entry {
+	char *path;
+	unsigned mode;
+	char blob[65];
+};
+
+struct ls_list {
+	struct ls_entry *v;
+	size_t n, cap;
+	bool oom;
+};
+
 static void on_file(void *ctx, const char *path, unsigned mode, const uint8_t id[32])
 {
-	json_object *list = ctx;
-	char hex[65];
+	struct ls_list *l = ctx;
 
-	hex_encode(id, 32, hex);
-	if (list) {
-		json_object *o = json_object_new_object();
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct ls_entry *nv = realloc(l->v, cap * sizeof(*nv));
 
-		json_object_object_add(o, "path", json_object_new_string(path));
-		json_object_object_add(o, "mode", json_object_new_int((int)mode));
-		json_object_object_add(o, "blob", json_object_new_string(hex));
-		json_object_array_add(list, o);
-	} else {
-		/* the layout of `git ls-files -s`, so the two can be diffed */
-		printf("%06o %s 0\t%s\n", mode, hex, path);
+		if (!nv) {
+			l->oom = true;
+			return;
+		}
+		l->v = nv;
+		l->cap = cap;
 	}
+	l->v[l->n].path = strdup(path);
+	if (!l->v[l->n].path) {
+		l->oom = true;
+		return;
+	}
+	l->v[l->n].mode = mode;
+	hex_encode(id, 32, l->v[l->n].blob);
+	l->n++;
+}
+
+static int cmp_ls(const void *a, const void *b)
+{
+	/* git's index order: plain byte order of the whole path */
+	return strcmp(((const struct ls_entry *)a)->path, ((const struct ls_entry *)b)->path);
 }
 
 static int cmd_ls(const char *dir, bool json)
 {
 	struct cerr err = CERR_INIT;
-	json_object *list = json ? json_object_new_array() : NULL;
-	struct spec_walk_opts opts = { .on_file = on_file, .ctx = list };
+	struct ls_list l = { 0 };
+	struct spec_walk_opts opts = { .on_file = on_file, .ctx = &l };
 	struct spec_stats st;
 	char hex[SPEC_HASH_HEX_LEN + 1];
+	json_object *o = NULL, *list = NULL;
+	int r = spec_hash_dir(dir, hex, &st, &opts, &err);
 
-	if (spec_hash_dir(dir, hex, &st, &opts, &err) < 0) {
-		json_object_put(list);
+	if (r == 0 && l.oom)
+		r = cerr_set(&err, ENOMEM, "listing '%s'", dir);
+	if (r < 0) {
 		if (json)
 			print_error_json(&err);
 		log_cerr(&err);
-		return exit_of(&err);
+	} else {
+		qsort(l.v, l.n, sizeof(*l.v), cmp_ls);
+		if (json) {
+			o = stats_json(hex, &st);
+			list = json_object_new_array();
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			if (!json) {
+				/* the layout of `git ls-files -s`, so the two can be diffed */
+				printf("%06o %s 0\t%s\n", l.v[i].mode, l.v[i].blob, l.v[i].path);
+				continue;
+			}
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "path", json_object_new_string(l.v[i].path));
+			json_object_object_add(e, "mode", json_object_new_int((int)l.v[i].mode));
+			json_object_object_add(e, "blob", json_object_new_string(l.v[i].blob));
+			json_object_array_add(list, e);
+		}
+		if (json) {
+			json_object_object_add(o, "ok", json_object_new_boolean(1));
+			json_object_object_add(o, "entries", list);
+			print_json(o);
+		}
 	}
-	if (json) {
-		json_object *o = stats_json(hex, &st);
-		json_object_object_add(o, "ok", json_object_new_boolean(1));
-		json_object_object_add(o, "entries", list);
-		print_json(o);
-	}
-	return 0;
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].path);
+	free(l.v);
+	return r < 0 ? exit_of(&err) : 0;
 }
 
 static int cmd_validate(const char *dir, bool json)

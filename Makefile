@@ -1,0 +1,52 @@
+# The two set-up commands of README.md, and the rest of the developer loop.
+#   make demo   install what is needed, build, run the development CVM demo
+#   make test   install what is needed, build (sanitizers + libFuzzer), run every test
+#   make fuzz   run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make bench  run the benchmarks under bench/ (release build)
+SHELL := /bin/bash
+FUZZ_SECONDS ?= 60
+MESON_SETUP = meson setup --reconfigure
+
+.PHONY: all deps deps-test build build-asan build-fuzz build-release test fuzz bench demo format clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh build
+
+deps-test:
+	scripts/install-deps.sh build test
+
+build: deps
+	@[ -f build/build.ninja ] || meson setup build
+	ninja -C build
+
+build-asan: deps-test
+	@[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C build-asan
+
+build-fuzz: deps-test
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false
+	ninja -C build-fuzz
+
+build-release: deps
+	@[ -f build-release/build.ninja ] || meson setup build-release -Dbuildtype=release -Dtests=false
+	ninja -C build-release
+
+test: build-asan build-fuzz
+	tests/run-tests.sh build-asan build-fuzz
+
+fuzz: build-fuzz
+	tests/fuzz/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+bench: build-release deps-test
+	bench/spec-hash.sh build-release/host/cocoon-spec/cocoon-spec
+
+demo: build
+	@scripts/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz build-release
