@@ -26,7 +26,7 @@ build-asan: deps-test
 	ninja -C build-asan
 
 build-fuzz: deps-test
-	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_lundef=false
 	ninja -C build-fuzz
 
 build-release: deps
