@@ -122,17 +122,24 @@ void wbuf_init(struct wbuf *w, size_t max)
 	w->max = max ? max : SIZE_MAX / 2;
 }
 
+int wbuf_fail(struct wbuf *w, int r)
+{
+	if (!w->failed) {
+		w->failed = true;
+		w->error = r;
+	}
+	return w->error;
+}
+
 static int reserve(struct wbuf *w, size_t n)
 {
 	size_t want, cap;
 	uint8_t *np;
 
 	if (w->failed)
-		return -ENOMEM;
-	if (n > w->max - w->len) {
-		w->failed = true;
-		return -EMSGSIZE;
-	}
+		return w->error;
+	if (n > w->max - w->len)
+		return wbuf_fail(w, -EMSGSIZE);
 	want = w->len + n;
 	if (want <= w->cap)
 		return 0;
@@ -141,10 +148,8 @@ static int reserve(struct wbuf *w, size_t n)
 		cap = cap > w->max / 2 ? w->max : cap * 2;
 	/* grow by copy + wipe rather than realloc so no stale copy of a secret stays in the heap */
 	np = malloc(cap);
-	if (!np) {
-		w->failed = true;
-		return -ENOMEM;
-	}
+	if (!np)
+		return wbuf_fail(w, -ENOMEM);
 	if (w->len)
 		memcpy(np, w->p, w->len);
 	secure_free(w->p, w->cap);
@@ -197,10 +202,8 @@ int wbuf_u16le(struct wbuf *w, uint16_t v)
 
 int wbuf_u24le(struct wbuf *w, uint32_t v)
 {
-	if (v > 0xffffff) {
-		w->failed = true;
-		return -ERANGE;
-	}
+	if (v > 0xffffff)
+		return wbuf_fail(w, -ERANGE);
 	return put_le(w, v, 3);
 }
 
@@ -222,10 +225,8 @@ int wbuf_printf(struct wbuf *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		w->failed = true;
-		return -EINVAL;
-	}
+	if (n < 0)
+		return wbuf_fail(w, -EINVAL);
 	rc = reserve(w, (size_t)n + 1);
 	if (rc < 0)
 		return rc;
@@ -238,9 +239,7 @@ int wbuf_printf(struct wbuf *w, const char *fmt, ...)
 
 int wbuf_status(const struct wbuf *w)
 {
-	if (!w->failed)
-		return 0;
-	return w->len >= w->max ? -EMSGSIZE : -ENOMEM;
+	return w->failed ? w->error : 0;
 }
 
 uint8_t *wbuf_steal(struct wbuf *w, size_t *len)
@@ -252,6 +251,7 @@ uint8_t *wbuf_steal(struct wbuf *w, size_t *len)
 	w->p = NULL;
 	w->len = w->cap = 0;
 	w->failed = false;
+	w->error = 0;
 	return p;
 }
 
@@ -261,4 +261,5 @@ void wbuf_free(struct wbuf *w)
 	w->p = NULL;
 	w->len = w->cap = 0;
 	w->failed = false;
+	w->error = 0;
 }

@@ -21,9 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "cocoon/buf.h"
+#include "cocoon/crypto.h"
 #include "cocoon/gitignore.h"
 #include "cocoon/util.h"
 #include "cocoon-config.h"
@@ -38,7 +37,7 @@ struct walker {
 	size_t pathlen;
 	struct gi_list **lists; /* one per directory level, NULL where no .gitignore */
 	size_t nlists, caplists;
-	EVP_MD_CTX *md;
+	struct sha256_ctx *md;
 	uint8_t *chunk;
 	struct spec_stats *stats;
 	const struct spec_walk_opts *opts;
@@ -94,20 +93,14 @@ static int hash_init(struct walker *w, const char *type, uint64_t size)
 {
 	char hdr[64];
 	int n = snprintf(hdr, sizeof(hdr), "%s %llu", type, (unsigned long long)size);
+	int r = crypto_sha256_init(w->md, w->err);
 
-	if (EVP_DigestInit_ex2(w->md, NULL, NULL) != 1 ||
-	    EVP_DigestUpdate(w->md, hdr, (size_t)n + 1) != 1)
-		return cerr_setx(w->err, EIO, "SHA-256 init failed");
-	return 0;
+	return r < 0 ? r : crypto_sha256_update(w->md, hdr, (size_t)n + 1, w->err);
 }
 
 static int hash_final(struct walker *w, uint8_t id[32])
 {
-	unsigned len = 32;
-
-	if (EVP_DigestFinal_ex(w->md, id, &len) != 1)
-		return cerr_setx(w->err, EIO, "SHA-256 final failed");
-	return 0;
+	return crypto_sha256_final(w->md, id, w->err);
 }
 
 static int path_push(struct walker *w, const char *name, size_t *saved)
@@ -168,8 +161,9 @@ static int hash_file(struct walker *w, int dfd, const char *name, const struct s
 		if (n == 0)
 			return cerr_setx(w->err, EAGAIN,
 					 "'%s' shrank while the spec was read; try again", w->path);
-		if (EVP_DigestUpdate(w->md, w->chunk, (size_t)n) != 1)
-			return cerr_setx(w->err, EIO, "SHA-256 update failed");
+		r = crypto_sha256_update(w->md, w->chunk, (size_t)n, w->err);
+		if (r < 0)
+			return r;
 		if (ofd >= 0 && (r = write_all(ofd, w->chunk, (size_t)n)) < 0)
 			return cerr_set(w->err, -r, "write copy of '%s'", w->path);
 		left -= (uint64_t)n;
@@ -212,8 +206,8 @@ static int tree_id(struct walker *w, struct entry *ents, size_t n, uint8_t id[32
 		return cerr_set(w->err, -r, "building tree object for '%s'", w->path);
 	}
 	r = hash_init(w, "tree", tb.len);
-	if (r == 0 && EVP_DigestUpdate(w->md, tb.p, tb.len) != 1)
-		r = cerr_setx(w->err, EIO, "SHA-256 update failed");
+	if (r == 0)
+		r = crypto_sha256_update(w->md, tb.p, tb.len, w->err);
 	if (r == 0)
 		r = hash_final(w, id);
 	wbuf_free(&tb);
@@ -487,16 +481,15 @@ static int walker_init(struct walker *w, struct spec_stats *stats,
 	w->stats = stats;
 	w->opts = opts;
 	w->err = err;
-	w->md = EVP_MD_CTX_new();
 	w->chunk = malloc(COPY_CHUNK);
-	if (!w->md || !w->chunk || EVP_DigestInit_ex2(w->md, EVP_sha256(), NULL) != 1)
-		return cerr_set(err, ENOMEM, "setting up SHA-256");
-	return 0;
+	if (!w->chunk)
+		return cerr_set(err, ENOMEM, "walking the spec");
+	return crypto_sha256_new(&w->md, err);
 }
 
 static void walker_done(struct walker *w)
 {
-	EVP_MD_CTX_free(w->md);
+	crypto_sha256_free(w->md);
 	free(w->chunk);
 	free(w->lists);
 }
@@ -582,18 +575,20 @@ int spec_hash_dir(const char *dir, char hex[SPEC_HASH_HEX_LEN + 1], struct spec_
 	return r;
 }
 
-void spec_blob_id(const void *data, size_t len, uint8_t id[32])
+int spec_blob_id(const void *data, size_t len, uint8_t id[32], struct cerr *err)
 {
-	char hdr[32];
-	int n = snprintf(hdr, sizeof(hdr), "blob %zu", len);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned out = 32;
+	struct spec_stats st;
+	struct walker w;
+	int r = walker_init(&w, &st, NULL, err);
 
-	EVP_DigestInit_ex2(md, EVP_sha256(), NULL);
-	EVP_DigestUpdate(md, hdr, (size_t)n + 1);
-	EVP_DigestUpdate(md, data, len);
-	EVP_DigestFinal_ex(md, id, &out);
-	EVP_MD_CTX_free(md);
+	if (r == 0)
+		r = hash_init(&w, "blob", len);
+	if (r == 0)
+		r = crypto_sha256_update(w.md, data, len, err);
+	if (r == 0)
+		r = crypto_sha256_final(w.md, id, err);
+	walker_done(&w);
+	return r;
 }
 
 /* ---- prepare --------------------------------------------------------------- */

@@ -44,6 +44,7 @@ struct wbuf {
 	size_t cap;
 	size_t max; /* 0: SIZE_MAX / 2 */
 	bool failed;
+	int error; /* the first failure: -EMSGSIZE, -ENOMEM or -ERANGE */
 };
 
 void wbuf_init(struct wbuf *w, size_t max);
@@ -55,7 +56,10 @@ int wbuf_u24le(struct wbuf *w, uint32_t v);
 int wbuf_u32le(struct wbuf *w, uint32_t v);
 int wbuf_u64le(struct wbuf *w, uint64_t v);
 int wbuf_printf(struct wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Returns -ENOMEM (or -EMSGSIZE past max) if any earlier put failed. */
+/* Marks the buffer failed with r (< 0) unless it already failed; returns
+ * the error that sticks. For encoders that refuse a value themselves. */
+int wbuf_fail(struct wbuf *w, int r);
+/* Returns the error of the first put that failed, 0 if none did. */
 int wbuf_status(const struct wbuf *w);
 /* Hands the bytes out (caller frees); the wbuf is reset. */
 uint8_t *wbuf_steal(struct wbuf *w, size_t *len);

@@ -63,6 +63,6 @@ int spec_prepare(const char *src, const char *out, char hex[SPEC_HASH_HEX_LEN + 
 		 struct spec_stats *stats, struct cerr *err);
 
 /* git's object id of a blob with the given content (SHA-256 object format). */
-void spec_blob_id(const void *data, size_t len, uint8_t id[32]);
+int spec_blob_id(const void *data, size_t len, uint8_t id[32], struct cerr *err);
 
 #endif
