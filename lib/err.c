@@ -12,7 +12,7 @@ static int ret_of(int errnum)
 }
 
 static void vset(struct cerr *err, int errnum, bool with_strerror, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
+    __attribute__((format(printf, 4, 0)));
 static void vset(struct cerr *err, int errnum, bool with_strerror, const char *fmt, va_list ap)
 {
 	int n;

@@ -59,8 +59,8 @@ static bool in_class(const char *name, size_t n, unsigned char t)
 
 static bool class_known(const char *name, size_t n)
 {
-	static const char *const names[] = { "alnum", "alpha", "blank", "cntrl", "digit", "graph",
-					     "lower", "print", "punct", "space", "upper", "xdigit" };
+	static const char *const names[] = {"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+	                                    "lower", "print", "punct", "space", "upper", "xdigit"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strlen(names[i]) == n && !memcmp(names[i], name, n))
@@ -135,7 +135,7 @@ static int match_bracket(const unsigned char **pp, unsigned char t, unsigned fla
 }
 
 static int dowild(const unsigned char *p, const unsigned char *text, const unsigned char *pstart,
-		  unsigned flags)
+                  unsigned flags)
 {
 	for (; *p; text++, p++) {
 		unsigned char t = *text, pc = *p;
@@ -171,7 +171,8 @@ static int dowild(const unsigned char *p, const unsigned char *text, const unsig
 				if ((before < pstart || *before == '/') &&
 				    (!*p || *p == '/' || (p[0] == '\\' && p[1] == '/'))) {
 					/* "**" + "/" may match no directory at all */
-					if (*p == '/' && dowild(p + 1, text, pstart, flags) == WM_MATCH)
+					if (*p == '/' &&
+					    dowild(p + 1, text, pstart, flags) == WM_MATCH)
 						return WM_MATCH;
 					match_slash = true;
 				} else {
@@ -219,8 +220,7 @@ int wildmatch(const char *pattern, const char *text, unsigned flags)
 {
 	const unsigned char *p = (const unsigned char *)pattern;
 
-	return dowild(p, (const unsigned char *)text, p, flags) == WM_MATCH ? WM_MATCH
-									     : WM_NOMATCH;
+	return dowild(p, (const unsigned char *)text, p, flags) == WM_MATCH ? WM_MATCH : WM_NOMATCH;
 }
 
 /* ---- patterns ------------------------------------------------------------ */
@@ -290,7 +290,7 @@ static int add_pattern(struct gi_list *l, const char *line, struct cerr *err)
 }
 
 int gi_list_parse(struct gi_list *l, const char *base, const char *text, size_t len,
-		  struct cerr *err)
+                  struct cerr *err)
 {
 	size_t i = 0;
 	char *line;
@@ -339,7 +339,7 @@ void gi_list_free(struct gi_list *l)
 }
 
 static bool match_pathname(const char *path, size_t pathlen, const struct gi_list *l,
-			   const struct gi_pattern *x)
+                           const struct gi_pattern *x)
 {
 	const char *pat = x->pat;
 	size_t prefix = x->nowildcardlen, patlen = x->len;
@@ -373,7 +373,7 @@ static bool match_pathname(const char *path, size_t pathlen, const struct gi_lis
 }
 
 enum gi_verdict gi_list_match(const struct gi_list *l, const char *path, size_t pathlen,
-			      bool is_dir)
+                              bool is_dir)
 {
 	const char *slash = memrchr(path, '/', pathlen);
 	const char *basename = slash ? slash + 1 : path;
@@ -395,7 +395,7 @@ enum gi_verdict gi_list_match(const struct gi_list *l, const char *path, size_t 
 }
 
 enum gi_verdict gi_stack_match(struct gi_list *const *lists, size_t n, const char *path,
-			       size_t pathlen, bool is_dir)
+                               size_t pathlen, bool is_dir)
 {
 	for (size_t i = n; i-- > 0;) {
 		enum gi_verdict v;

@@ -9,7 +9,7 @@
 static const char *progname = "cocoon";
 static enum log_level level = LOG_LVL_INFO;
 
-static const char *const level_names[] = { "debug", "info", "warning", "error" };
+static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
 void log_init(const char *name)
 {

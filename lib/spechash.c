@@ -57,7 +57,7 @@ struct entry {
 /* Reports a problem with the spec at w->path (or path). Returns 0 to go on
  * (validate collects them all) or -EINVAL to stop. */
 static int problem(struct walker *w, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int problem(struct walker *w, const char *path, const char *fmt, ...)
 {
 	char msg[512];
@@ -124,8 +124,8 @@ static void path_pop(struct walker *w, size_t saved)
 }
 
 /* Streams one regular file into the blob hash and, when outfd >= 0, into the copy. */
-static int hash_file(struct walker *w, int dfd, const char *name, const struct stat *st,
-		     int outdfd, uint8_t id[32])
+static int hash_file(struct walker *w, int dfd, const char *name, const struct stat *st, int outdfd,
+                     uint8_t id[32])
 {
 	_cleanup_close_ int fd = -1, ofd = -1;
 	struct stat st2;
@@ -140,10 +140,10 @@ static int hash_file(struct walker *w, int dfd, const char *name, const struct s
 	if (st2.st_ino != st->st_ino || st2.st_dev != st->st_dev || !S_ISREG(st2.st_mode) ||
 	    st2.st_size != st->st_size)
 		return cerr_setx(w->err, EAGAIN, "'%s' changed while the spec was read; try again",
-				 w->path);
+		                 w->path);
 	if (outdfd >= 0) {
 		ofd = openat(outdfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			     (st->st_mode & S_IXUSR) ? 0755 : 0644);
+		             (st->st_mode & S_IXUSR) ? 0755 : 0644);
 		if (ofd < 0)
 			return cerr_set(w->err, errno, "create copy of '%s'", w->path);
 	}
@@ -160,7 +160,7 @@ static int hash_file(struct walker *w, int dfd, const char *name, const struct s
 			return cerr_set(w->err, errno, "read '%s'", w->path);
 		if (n == 0)
 			return cerr_setx(w->err, EAGAIN,
-					 "'%s' shrank while the spec was read; try again", w->path);
+			                 "'%s' shrank while the spec was read; try again", w->path);
 		r = crypto_sha256_update(w->md, w->chunk, (size_t)n, w->err);
 		if (r < 0)
 			return r;
@@ -296,7 +296,8 @@ static int load_gitignore(struct walker *w, int dfd, struct gi_list **out)
 
 	*out = NULL;
 	if (fstatat(dfd, ".gitignore", &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : cerr_set(w->err, errno, "stat '%s/.gitignore'", w->path);
+		return errno == ENOENT ? 0
+		                       : cerr_set(w->err, errno, "stat '%s/.gitignore'", w->path);
 	r = path_push(w, ".gitignore", &saved);
 	if (r <= 0)
 		return r;
@@ -340,7 +341,7 @@ static bool is_top_removed(const char *name)
 static int walk_dir(struct walker *w, int dfd, int outdfd, uint8_t id[32], bool *nonempty);
 
 static int walk_entry(struct walker *w, int dfd, int outdfd, const char *name, struct entry *e,
-		      bool *take)
+                      bool *take)
 {
 	struct stat st;
 	int r;
@@ -349,19 +350,19 @@ static int walk_entry(struct walker *w, int dfd, int outdfd, const char *name, s
 	memset(e, 0, sizeof(*e));
 	if (is_git_name(name))
 		return problem(w, w->path,
-			       "a nested git repository or .git entry is not allowed in a spec; "
-			       "remove it");
+		               "a nested git repository or .git entry is not allowed in a spec; "
+		               "remove it");
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return cerr_set(w->err, errno, "stat '%s'", w->path);
-	if (gi_stack_match(w->lists, w->nlists, w->path, w->pathlen,
-					S_ISDIR(st.st_mode)) == GI_EXCLUDE) {
+	if (gi_stack_match(w->lists, w->nlists, w->path, w->pathlen, S_ISDIR(st.st_mode)) ==
+	    GI_EXCLUDE) {
 		w->stats->ignored++;
 		return 0;
 	}
 	if (S_ISLNK(st.st_mode))
 		return problem(w, w->path,
-			       "symbolic links are not allowed in a spec; replace it with a copy "
-			       "of its target or list it in .gitignore");
+		               "symbolic links are not allowed in a spec; replace it with a copy "
+		               "of its target or list it in .gitignore");
 	if (S_ISDIR(st.st_mode)) {
 		_cleanup_close_ int sub = -1, outsub = -1;
 
@@ -371,7 +372,8 @@ static int walk_entry(struct walker *w, int dfd, int outdfd, const char *name, s
 		if (outdfd >= 0) {
 			if (mkdirat(outdfd, name, 0755) < 0)
 				return cerr_set(w->err, errno, "create copy of '%s'", w->path);
-			outsub = openat(outdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			outsub =
+			    openat(outdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (outsub < 0)
 				return cerr_set(w->err, errno, "open copy of '%s'", w->path);
 		}
@@ -386,10 +388,11 @@ static int walk_entry(struct walker *w, int dfd, int outdfd, const char *name, s
 	if (!S_ISREG(st.st_mode))
 		return problem(w, w->path, "only regular files and directories may be in a spec");
 	if ((uint64_t)st.st_size > SPEC_MAX_FILE_SIZE)
-		return problem(w, w->path,
-			       "file is %lld bytes, over the 10 MiB limit for spec files; put large "
-			       "data in runtime/ or on the data share",
-			       (long long)st.st_size);
+		return problem(
+		    w, w->path,
+		    "file is %lld bytes, over the 10 MiB limit for spec files; put large "
+		    "data in runtime/ or on the data share",
+		    (long long)st.st_size);
 	r = hash_file(w, dfd, name, &st, outdfd, e->id);
 	if (r < 0)
 		return r;
@@ -474,7 +477,7 @@ out:
 }
 
 static int walker_init(struct walker *w, struct spec_stats *stats,
-		       const struct spec_walk_opts *opts, struct cerr *err)
+                       const struct spec_walk_opts *opts, struct cerr *err)
 {
 	memset(w, 0, sizeof(*w));
 	memset(stats, 0, sizeof(*stats));
@@ -517,9 +520,9 @@ static int check_spec_tree(struct walker *w, int rootfd, const char *hex)
 		text[--len] = '\0';
 	if (len != SPEC_HASH_HEX_LEN || strncasecmp(text, hex, SPEC_HASH_HEX_LEN))
 		return problem(w, "spec.tree",
-			       "says '%.80s' but the spec hashes to %s; the files changed since it "
-			       "was written: remove it or restore the files",
-			       text, hex);
+		               "says '%.80s' but the spec hashes to %s; the files changed since it "
+		               "was written: remove it or restore the files",
+		               text, hex);
 	return 0;
 }
 
@@ -544,7 +547,7 @@ static int hash_root(struct walker *w, int rootfd, int outfd, char hex[SPEC_HASH
 		return r;
 	if (w->problems)
 		return cerr_setx(w->err, EINVAL, "the spec has %u problem%s", w->problems,
-				 w->problems == 1 ? "" : "s");
+		                 w->problems == 1 ? "" : "s");
 	return 0;
 }
 
@@ -558,7 +561,7 @@ static int open_root(const char *dir, struct cerr *err)
 }
 
 int spec_hash_dir(const char *dir, char hex[SPEC_HASH_HEX_LEN + 1], struct spec_stats *stats,
-		  const struct spec_walk_opts *opts, struct cerr *err)
+                  const struct spec_walk_opts *opts, struct cerr *err)
 {
 	struct spec_stats local;
 	struct walker w;
@@ -611,13 +614,15 @@ static int copy_tree(struct walker *w, int sfd, int dfd)
 		if (fstatat(sfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = cerr_set(w->err, errno, "stat '%s'", w->path);
 		} else if (S_ISDIR(st.st_mode)) {
-			int s2 = openat(sfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int s2 =
+			    openat(sfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			int d2 = -1;
 
 			if (s2 < 0)
 				r = cerr_set(w->err, errno, "open '%s'", w->path);
 			else if (mkdirat(dfd, names[i], 0755) < 0 ||
-				 (d2 = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			         (d2 = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+			             0)
 				r = cerr_set(w->err, errno, "create copy of '%s'", w->path);
 			else
 				r = copy_tree(w, s2, d2);
@@ -634,8 +639,8 @@ static int copy_tree(struct walker *w, int sfd, int dfd)
 			w->stats->runtime_files++;
 		} else {
 			r = problem(w, w->path,
-				    "only regular files and directories may be in runtime/ "
-				    "(symbolic links and devices are refused)");
+			            "only regular files and directories may be in runtime/ "
+			            "(symbolic links and devices are refused)");
 		}
 		path_pop(w, saved);
 	}
@@ -661,7 +666,7 @@ static int copy_runtime(struct walker *w, int rootfd, int outfd)
 		if (s < 0)
 			r = cerr_set(w->err, errno, "open 'runtime'");
 		else if (mkdirat(outfd, "runtime", 0755) < 0 ||
-			 (d = openat(outfd, "runtime", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		         (d = openat(outfd, "runtime", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 			r = cerr_set(w->err, errno, "create copy of 'runtime'");
 		else
 			r = copy_tree(w, s, d);
@@ -707,7 +712,7 @@ static void remove_tree_at(int dfd, const char *name)
 }
 
 int spec_prepare(const char *src, const char *out, char hex[SPEC_HASH_HEX_LEN + 1],
-		 struct spec_stats *stats, struct cerr *err)
+                 struct spec_stats *stats, struct cerr *err)
 {
 	struct spec_stats local;
 	struct walker w;
@@ -720,9 +725,9 @@ int spec_prepare(const char *src, const char *out, char hex[SPEC_HASH_HEX_LEN + 
 
 	if (lstat(out, &st) == 0)
 		return cerr_setx(err, EEXIST,
-				 "'%s' already exists; cocoon-spec never overwrites: choose a new "
-				 "output path or remove it",
-				 out);
+		                 "'%s' already exists; cocoon-spec never overwrites: choose a new "
+		                 "output path or remove it",
+		                 out);
 	rootfd = open_root(src, err);
 	if (rootfd < 0)
 		return rootfd;
@@ -766,11 +771,11 @@ int spec_prepare(const char *src, const char *out, char hex[SPEC_HASH_HEX_LEN + 
 		goto fail;
 
 	snprintf(meta, sizeof(meta),
-		 "# written by cocoon-spec " COCOON_SPEC_TOOL_VERSION "\n"
-		 "format=%s\nhash=sha256-git-tree\nspec_tree=%s\nfiles=%llu\nbytes=%llu\n"
-		 "runtime_files=%llu\n",
-		 SPEC_META_VERSION, hex, (unsigned long long)w.stats->files,
-		 (unsigned long long)w.stats->bytes, (unsigned long long)w.stats->runtime_files);
+	         "# written by cocoon-spec " COCOON_SPEC_TOOL_VERSION "\n"
+	         "format=%s\nhash=sha256-git-tree\nspec_tree=%s\nfiles=%llu\nbytes=%llu\n"
+	         "runtime_files=%llu\n",
+	         SPEC_META_VERSION, hex, (unsigned long long)w.stats->files,
+	         (unsigned long long)w.stats->bytes, (unsigned long long)w.stats->runtime_files);
 	{
 		char line[SPEC_HASH_HEX_LEN + 2];
 

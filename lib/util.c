@@ -123,7 +123,7 @@ int read_fd(int fd, size_t max, const char *path, char **out, size_t *len, struc
 		return cerr_setx(err, EINVAL, "'%s' is not a regular file", path);
 	if ((uint64_t)st.st_size > max)
 		return cerr_setx(err, EFBIG, "'%s' is %lld bytes, more than the %zu allowed", path,
-				 (long long)st.st_size, max);
+		                 (long long)st.st_size, max);
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
 		return cerr_set(err, ENOMEM, "reading '%s'", path);
@@ -144,7 +144,8 @@ int read_fd(int fd, size_t max, const char *path, char **out, size_t *len, struc
 	return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, struct cerr *err)
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                      struct cerr *err)
 {
 	char tmp[PATH_MAX];
 	_cleanup_close_ int fd = -1;

@@ -25,30 +25,31 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cocoon-spec [OPTIONS] COMMAND ARGS\n"
-		"\n"
-		"Commands:\n"
-		"  hash DIR           print the spec tree hash of DIR (Cocoon's algorithm:\n"
-		"                     the SHA-256 git tree id after .gitignore rules, without\n"
-		"                     runtime/, spec.tree, spec.meta and .gitignore files)\n"
-		"  prepare SRC OUT    copy what is hashed plus runtime/ to OUT (which must not\n"
-		"                     exist), write OUT/spec.tree and OUT/spec.meta, print the hash\n"
-		"  ls DIR             list the files that go into the hash, with git's mode and\n"
-		"                     blob id, in the layout of `git ls-files -s`\n"
-		"  validate DIR       check the structural rules and list every problem found\n"
-		"\n"
-		"Options:\n"
-		"  --json             machine-readable output on stdout\n"
-		"  -q, --quiet        print nothing but errors (and the hash)\n"
-		"  -h, --help         this text\n"
-		"  -V, --version      print the version\n"
-		"\n"
-		"The source is never modified. Refused: symbolic links and other non-regular\n"
-		"files, any .git entry, files over 10 MiB outside runtime/, a spec.tree that\n"
-		"disagrees with the files.\n"
-		"\n"
-		"Exit status: 0 success, 1 spec or output refused, 2 usage error, 3 system error.\n");
+	fprintf(
+	    f,
+	    "Usage: cocoon-spec [OPTIONS] COMMAND ARGS\n"
+	    "\n"
+	    "Commands:\n"
+	    "  hash DIR           print the spec tree hash of DIR (Cocoon's algorithm:\n"
+	    "                     the SHA-256 git tree id after .gitignore rules, without\n"
+	    "                     runtime/, spec.tree, spec.meta and .gitignore files)\n"
+	    "  prepare SRC OUT    copy what is hashed plus runtime/ to OUT (which must not\n"
+	    "                     exist), write OUT/spec.tree and OUT/spec.meta, print the hash\n"
+	    "  ls DIR             list the files that go into the hash, with git's mode and\n"
+	    "                     blob id, in the layout of `git ls-files -s`\n"
+	    "  validate DIR       check the structural rules and list every problem found\n"
+	    "\n"
+	    "Options:\n"
+	    "  --json             machine-readable output on stdout\n"
+	    "  -q, --quiet        print nothing but errors (and the hash)\n"
+	    "  -h, --help         this text\n"
+	    "  -V, --version      print the version\n"
+	    "\n"
+	    "The source is never modified. Refused: symbolic links and other non-regular\n"
+	    "files, any .git entry, files over 10 MiB outside runtime/, a spec.tree that\n"
+	    "disagrees with the files.\n"
+	    "\n"
+	    "Exit status: 0 success, 1 spec or output refused, 2 usage error, 3 system error.\n");
 }
 
 static int exit_of(const struct cerr *err)
@@ -66,13 +67,14 @@ static json_object *stats_json(const char *hex, const struct spec_stats *st)
 	json_object_object_add(o, "dirs", json_object_new_int64((int64_t)st->dirs));
 	json_object_object_add(o, "ignored", json_object_new_int64((int64_t)st->ignored));
 	json_object_object_add(o, "runtime_files",
-			       json_object_new_int64((int64_t)st->runtime_files));
+	                       json_object_new_int64((int64_t)st->runtime_files));
 	return o;
 }
 
 static void print_json(json_object *o)
 {
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -142,8 +144,8 @@ static int cmd_prepare(const char *src, const char *out, bool json)
 		return exit_of(&err);
 	}
 	log_info("prepared '%s': %llu files, %llu bytes hashed, %llu runtime files copied", out,
-		 (unsigned long long)st.files, (unsigned long long)st.bytes,
-		 (unsigned long long)st.runtime_files);
+	         (unsigned long long)st.files, (unsigned long long)st.bytes,
+	         (unsigned long long)st.runtime_files);
 	if (json) {
 		json_object *o = stats_json(hex, &st);
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
@@ -201,8 +203,8 @@ static int cmp_ls(const void *a, const void *b)
 static int cmd_ls(const char *dir, bool json)
 {
 	struct cerr err = CERR_INIT;
-	struct ls_list l = { 0 };
-	struct spec_walk_opts opts = { .on_file = on_file, .ctx = &l };
+	struct ls_list l = {0};
+	struct spec_walk_opts opts = {.on_file = on_file, .ctx = &l};
 	struct spec_stats st;
 	char hex[SPEC_HASH_HEX_LEN + 1];
 	json_object *o = NULL, *list = NULL;
@@ -248,8 +250,8 @@ static int cmd_ls(const char *dir, bool json)
 static int cmd_validate(const char *dir, bool json)
 {
 	struct cerr err = CERR_INIT;
-	struct problems probs = { json ? json_object_new_array() : NULL, 0 };
-	struct spec_walk_opts opts = { .on_problem = on_problem, .ctx = &probs };
+	struct problems probs = {json ? json_object_new_array() : NULL, 0};
+	struct spec_walk_opts opts = {.on_problem = on_problem, .ctx = &probs};
 	struct spec_stats st;
 	char hex[SPEC_HASH_HEX_LEN + 1];
 	int r = spec_hash_dir(dir, hex, &st, &opts, &err);
@@ -269,16 +271,18 @@ static int cmd_validate(const char *dir, bool json)
 		return exit_of(&err);
 	}
 	log_info("'%s' is a valid spec: %llu files, %llu bytes, spec tree %s", dir,
-		 (unsigned long long)st.files, (unsigned long long)st.bytes, hex);
+	         (unsigned long long)st.files, (unsigned long long)st.bytes, hex);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },  { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },  { "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool json = false;
 	const char *cmd;
@@ -323,6 +327,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	log_error("unknown command or wrong number of arguments: '%s' (see cocoon-spec --help)", cmd);
+	log_error("unknown command or wrong number of arguments: '%s' (see cocoon-spec --help)",
+	          cmd);
 	return EXIT_USAGE;
 }

@@ -24,22 +24,28 @@ struct cerr {
 	char msg[CERR_MSG_MAX]; /* "what: why", without a trailing newline */
 };
 
-#define CERR_INIT { 0, { 0 } }
+#define CERR_INIT         \
+	{                 \
+		0,        \
+		{         \
+			0 \
+		}         \
+	}
 
 /* Sets the error: the formatted message, then ": strerror(errnum)" when
  * errnum > 0. Returns -errnum (or -EINVAL when errnum is 0) so that callers can
  * write `return cerr_set(...)`. err may be NULL. */
 int cerr_set(struct cerr *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like cerr_set() without appending strerror: for errors that are about the
  * content of input, not a system call. errnum is still returned negated. */
 int cerr_setx(struct cerr *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepends "context: " to the current message. Returns r unchanged (r < 0). */
 int cerr_prefix(struct cerr *err, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 void cerr_clear(struct cerr *err);
 

@@ -30,7 +30,7 @@ enum { WM_MATCH = 0, WM_NOMATCH = 1, WM_ABORT_ALL = -1, WM_ABORT_TO_STARSTAR = -
 int wildmatch(const char *pattern, const char *text, unsigned flags);
 
 struct gi_pattern {
-	char *pat;            /* without the leading '!' and the trailing '/' */
+	char *pat; /* without the leading '!' and the trailing '/' */
 	size_t len;
 	size_t nowildcardlen; /* length of the leading part without glob characters */
 	unsigned flags;
@@ -51,7 +51,7 @@ struct gi_list {
  * else "a/b/" with the trailing slash). The list must be freed with
  * gi_list_free() even on failure. */
 int gi_list_parse(struct gi_list *l, const char *base, const char *text, size_t len,
-		  struct cerr *err);
+                  struct cerr *err);
 void gi_list_free(struct gi_list *l);
 
 enum gi_verdict { GI_UNDECIDED = -1, GI_INCLUDE = 0, GI_EXCLUDE = 1 };
@@ -59,12 +59,12 @@ enum gi_verdict { GI_UNDECIDED = -1, GI_INCLUDE = 0, GI_EXCLUDE = 1 };
 /* The verdict of one list for `path` (relative to the root, no trailing slash):
  * the last pattern that matches decides. */
 enum gi_verdict gi_list_match(const struct gi_list *l, const char *path, size_t pathlen,
-			      bool is_dir);
+                              bool is_dir);
 
 /* The verdict of a stack of lists, lists[0] being the top-level .gitignore:
  * the deepest list with a matching pattern decides. NULL entries (levels
  * without a .gitignore) are skipped. */
 enum gi_verdict gi_stack_match(struct gi_list *const *lists, size_t n, const char *path,
-			       size_t pathlen, bool is_dir);
+                               size_t pathlen, bool is_dir);
 
 #endif

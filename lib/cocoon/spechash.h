@@ -31,10 +31,10 @@
 #define SPEC_META_VERSION "1.1"
 
 struct spec_stats {
-	uint64_t files;      /* files in the hash */
-	uint64_t bytes;      /* their total size */
-	uint64_t dirs;       /* non-empty directories in the hash (the root included) */
-	uint64_t ignored;    /* entries left out by .gitignore rules */
+	uint64_t files;         /* files in the hash */
+	uint64_t bytes;         /* their total size */
+	uint64_t dirs;          /* non-empty directories in the hash (the root included) */
+	uint64_t ignored;       /* entries left out by .gitignore rules */
 	uint64_t runtime_files; /* files under runtime/ (copied, not hashed) */
 };
 
@@ -55,12 +55,12 @@ struct spec_walk_opts {
 /* Computes the spec hash of dir into hex (65 bytes). On refusal the error
  * names the path and returns -EINVAL (content) or another -errno (I/O). */
 int spec_hash_dir(const char *dir, char hex[SPEC_HASH_HEX_LEN + 1], struct spec_stats *stats,
-		  const struct spec_walk_opts *opts, struct cerr *err);
+                  const struct spec_walk_opts *opts, struct cerr *err);
 
 /* Makes the prepared copy OUT of SRC (OUT must not exist): the hashed files,
  * runtime/ as it is, `spec.tree` (hash + "\n") and `spec.meta`. */
 int spec_prepare(const char *src, const char *out, char hex[SPEC_HASH_HEX_LEN + 1],
-		 struct spec_stats *stats, struct cerr *err);
+                 struct spec_stats *stats, struct cerr *err);
 
 /* git's object id of a blob with the given content (SHA-256 object format). */
 int spec_blob_id(const void *data, size_t len, uint8_t id[32], struct cerr *err);

@@ -20,17 +20,17 @@ void cleanup_fclosep(FILE **f);
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Hands ownership out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _tp = (p);                                                           \
-		(p) = NULL;                                                                        \
-		_tp;                                                                               \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _tp = (p); \
+		(p) = NULL;              \
+		_tp;                     \
 	})
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _tf = (fd);                                                                    \
-		(fd) = -1;                                                                         \
-		_tf;                                                                               \
+#define TAKE_FD(fd)             \
+	({                      \
+		int _tf = (fd); \
+		(fd) = -1;      \
+		_tf;            \
 	})
 
 /* Wipes memory the compiler may not optimise away (OPENSSL_cleanse). */
@@ -51,7 +51,8 @@ int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr
 /* The same on an open descriptor; name is used in messages. */
 int read_fd(int fd, size_t max, const char *name, char **out, size_t *len, struct cerr *err);
 /* Writes a file atomically: a temporary beside it, fsync, rename. */
-int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode, struct cerr *err);
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                      struct cerr *err);
 
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nul = memchr(data, 0, size);
 	size_t textlen = nul ? (size_t)(nul - data) : size;
 	struct gi_list top, sub;
-	struct gi_list *stack[2] = { &top, &sub };
+	struct gi_list *stack[2] = {&top, &sub};
 	char *paths;
 	size_t plen = nul ? size - textlen - 1 : 0;
 
@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(paths, nul ? nul + 1 : data, plen);
 	paths[plen] = '\0';
-	for (char *save = NULL, *p = strtok_r(paths, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+	for (char *save = NULL, *p = strtok_r(paths, "\n", &save); p;
+	     p = strtok_r(NULL, "\n", &save)) {
 		size_t n = strlen(p);
 
 		gi_stack_match(stack, 2, p, n, false);

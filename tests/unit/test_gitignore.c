@@ -50,7 +50,9 @@ static void crlf_and_bom(void **state)
 {
 	EXCL("foo\r\nbar\r\n", "foo", false);
 	EXCL("foo\r\nbar\r\n", "bar", false);
-	EXCL("\xef\xbb\xbf" "foo\n", "foo", false);
+	EXCL("\xef\xbb\xbf"
+	     "foo\n",
+	     "foo", false);
 	/* the last line without a newline keeps its CR */
 	NONE("foo\r", "foo", false);
 }
@@ -158,27 +160,27 @@ static void wildmatch_pathname(void **state)
 	assert_int_equal(wildmatch("a/*/c", "a/b/x/c", WM_PATHNAME), WM_NOMATCH);
 	/* hostile input finishes quickly */
 	assert_int_equal(wildmatch("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b",
-				   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0),
-			 WM_NOMATCH);
+	                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0),
+	                 WM_NOMATCH);
 	assert_int_equal(wildmatch("**/**/**/**/**/**/**/**/**/**/**/z",
-				   "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a", WM_PATHNAME),
-			 WM_NOMATCH);
+	                           "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a", WM_PATHNAME),
+	                 WM_NOMATCH);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(comments_and_blank_lines),
-		cmocka_unit_test(trailing_spaces),
-		cmocka_unit_test(crlf_and_bom),
-		cmocka_unit_test(negation),
-		cmocka_unit_test(directory_only),
-		cmocka_unit_test(basename_vs_anchored),
-		cmocka_unit_test(double_star),
-		cmocka_unit_test(brackets),
-		cmocka_unit_test(question_mark_and_escapes),
-		cmocka_unit_test(stack_deepest_wins),
-		cmocka_unit_test(wildmatch_pathname),
+	    cmocka_unit_test(comments_and_blank_lines),
+	    cmocka_unit_test(trailing_spaces),
+	    cmocka_unit_test(crlf_and_bom),
+	    cmocka_unit_test(negation),
+	    cmocka_unit_test(directory_only),
+	    cmocka_unit_test(basename_vs_anchored),
+	    cmocka_unit_test(double_star),
+	    cmocka_unit_test(brackets),
+	    cmocka_unit_test(question_mark_and_escapes),
+	    cmocka_unit_test(stack_deepest_wins),
+	    cmocka_unit_test(wildmatch_pathname),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,10 +24,12 @@ static void blob_ids(void **state)
 
 	assert_int_equal(spec_blob_id("hello\n", 6, id, NULL), 0);
 	hex_encode(id, 32, hex);
-	assert_string_equal(hex, "2cf8d83d9ee29543b34a87727421fdecb7e3f3a183d337639025de576db9ebb4");
+	assert_string_equal(hex,
+	                    "2cf8d83d9ee29543b34a87727421fdecb7e3f3a183d337639025de576db9ebb4");
 	assert_int_equal(spec_blob_id("", 0, id, NULL), 0);
 	hex_encode(id, 32, hex);
-	assert_string_equal(hex, "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813");
+	assert_string_equal(hex,
+	                    "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813");
 }
 
 static char *mkspec(void)
@@ -66,14 +68,16 @@ static void empty_tree(void **state)
 	struct spec_stats st;
 
 	assert_int_equal(spec_hash_dir(d, hex, &st, NULL, NULL), 0);
-	assert_string_equal(hex, "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321");
+	assert_string_equal(hex,
+	                    "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321");
 	assert_int_equal(st.files, 0);
 	/* only removed and ignored things: still the empty tree */
 	put(d, "spec.meta", "x\n", 0644);
 	put(d, ".gitignore", "*\n", 0644);
 	put(d, "a", "x\n", 0644);
 	assert_int_equal(spec_hash_dir(d, hex, &st, NULL, NULL), 0);
-	assert_string_equal(hex, "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321");
+	assert_string_equal(hex,
+	                    "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321");
 	assert_int_equal(st.ignored, 1);
 	rmrf(d);
 	free(d);
@@ -87,10 +91,10 @@ static void one_file_and_exec_bit(void **state)
 	put(d, "hello", "hello\n", 0644);
 	assert_int_equal(spec_hash_dir(d, hex, NULL, NULL, NULL), 0);
 	/* only the owner's execute bit counts, as in git */
-	chmod(strcat(strcpy((char[4200]){ 0 }, d), "/hello"), 0654);
+	chmod(strcat(strcpy((char[4200]){0}, d), "/hello"), 0654);
 	assert_int_equal(spec_hash_dir(d, hex2, NULL, NULL, NULL), 0);
 	assert_string_equal(hex, hex2);
-	chmod(strcat(strcpy((char[4200]){ 0 }, d), "/hello"), 0744);
+	chmod(strcat(strcpy((char[4200]){0}, d), "/hello"), 0744);
 	assert_int_equal(spec_hash_dir(d, hex2, NULL, NULL, NULL), 0);
 	assert_string_not_equal(hex, hex2);
 	rmrf(d);
@@ -117,10 +121,10 @@ static void refusal_names_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(blob_ids),
-		cmocka_unit_test(empty_tree),
-		cmocka_unit_test(one_file_and_exec_bit),
-		cmocka_unit_test(refusal_names_path),
+	    cmocka_unit_test(blob_ids),
+	    cmocka_unit_test(empty_tree),
+	    cmocka_unit_test(one_file_and_exec_bit),
+	    cmocka_unit_test(refusal_names_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
