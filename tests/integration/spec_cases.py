@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+from gitref import git_ls_files, git_tree_id as git_hash
+
 TOOL = None
 CASES = {}
 
@@ -25,22 +27,6 @@ def case(fn):
 
 def run(*args):
     return subprocess.run([TOOL, *args], capture_output=True, text=True)
-
-
-def git_hash(d):
-    """The reference: what git computes for d (with the removals)."""
-    with tempfile.TemporaryDirectory() as g:
-        env = dict(os.environ, GIT_DIR=g, GIT_WORK_TREE=d, GIT_CONFIG_NOSYSTEM="1",
-                   GIT_CONFIG_GLOBAL="/dev/null")
-        sh = lambda *a: subprocess.run(["git", *a], env=env, cwd=g, check=True,
-                                       capture_output=True).stdout
-        sh("init", "-q", "--object-format=sha256")
-        sh("add", "-A")
-        sh("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", "runtime", "spec.tree", "spec.meta")
-        for p in sh("ls-files", "-z").split(b"\0"):
-            if p == b".gitignore" or p.endswith(b"/.gitignore"):
-                sh("--literal-pathspecs", "rm", "-q", "--cached", "--", p.decode("utf-8", "surrogateescape"))
-        return sh("write-tree").decode().strip()
 
 
 def snapshot(d):
@@ -309,13 +295,7 @@ def ls_matches_git(d):
     base_spec(d)
     write(os.path.join(d, "a b", "c"), b"hello\n", 0o744)
     r = run("ls", d)
-    with tempfile.TemporaryDirectory() as g:
-        env = dict(os.environ, GIT_DIR=g, GIT_WORK_TREE=d, GIT_CONFIG_NOSYSTEM="1",
-                   GIT_CONFIG_GLOBAL="/dev/null")
-        subprocess.run(["git", "init", "-q", "--object-format=sha256"], env=env, check=True)
-        subprocess.run(["git", "add", "-A"], env=env, check=True, cwd=g)
-        want = subprocess.run(["git", "-c", "core.quotePath=false", "ls-files", "-s"], env=env,
-                              check=True, capture_output=True, text=True, cwd=g).stdout
+    want = git_ls_files(d)
     assert r.returncode == 0 and r.stdout == want, (r.stdout, want)
 
 

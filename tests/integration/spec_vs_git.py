@@ -16,12 +16,15 @@ and leaves the tree in place for a look.
 usage: spec_vs_git.py COCOON_SPEC [--trees N] [--seed S] [--keep DIR]
 """
 import argparse
+import json
 import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
+
+from gitref import git_tree_id
 
 NAMES = [
     "a", "b", "c", "foo", "Foo", "bar", "baz", "doc", "build", "src", "lib", "keep",
@@ -169,23 +172,6 @@ def add_gitignores(rng, root, names, dirs):
                 f.write(data)
 
 
-def git_tree_id(root, gitdir):
-    env = dict(os.environ, GIT_DIR=gitdir, GIT_WORK_TREE=root, GIT_CONFIG_NOSYSTEM="1",
-               GIT_CONFIG_GLOBAL="/dev/null", HOME=gitdir)
-    def git(*args, **kw):
-        return subprocess.run(["git", *args], env=env, check=True, capture_output=True, **kw).stdout
-    git("init", "-q", "--object-format=sha256")
-    git("add", "-A")
-    git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", "runtime", "spec.tree", "spec.meta")
-    listed = git("ls-files", "-z").split(b"\0")
-    ign = [p for p in listed if p == b".gitignore" or p.endswith(b"/.gitignore")]
-    if ign:
-        subprocess.run(["git", "--literal-pathspecs", "rm", "-q", "--cached",
-                        "--pathspec-from-file=-", "--pathspec-file-nul"], env=env, check=True,
-                       input=b"\0".join(ign), capture_output=True, cwd=gitdir)
-    return git("write-tree").decode().strip()
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("tool")
@@ -212,13 +198,10 @@ def main():
             with open(os.path.join(root, "spec.meta"), "w") as f:
                 f.write("old meta\n")
         add_gitignores(rng, root, names, dirs)
-        gitdir = os.path.join(work, f"g{i}")
-        want = git_tree_id(root, gitdir)
-        shutil.rmtree(gitdir)
+        want = git_tree_id(root)
         r = subprocess.run([a.tool, "--json", "hash", root], capture_output=True, text=True)
         got = None
         if r.returncode == 0:
-            import json
             j = json.loads(r.stdout)
             got = j["spec_tree"]
             ignored_total += j["ignored"]
