@@ -191,7 +191,8 @@ static int tree_id(struct walker *w, struct entry *ents, size_t n, uint8_t id[32
 	struct wbuf tb;
 	int r;
 
-	qsort(ents, n, sizeof(*ents), cmp_entry);
+	if (n)
+		qsort(ents, n, sizeof(*ents), cmp_entry);
 	wbuf_init(&tb, 0);
 	for (size_t i = 0; i < n; i++) {
 		const char *mode = ents[i].is_dir ? "40000" : ents[i].exec ? "100755" : "100644";
