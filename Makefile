@@ -41,6 +41,7 @@ fuzz: build-fuzz
 
 bench: build-release deps-test
 	bench/spec-hash.sh build-release/host/cocoon-spec/cocoon-spec
+	bench/seal.sh build-release/host/seal-server/seal-server build-release/bench/seal-bench
 
 demo: build
 	@scripts/demo.sh

@@ -7,16 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "cocoon/util.h"
 
 /* min to max hex digits at *p, then the character stop; advances to stop */
 static int hexfield(const char **p, size_t min, size_t max, char stop, uint32_t *v)
@@ -24,8 +15,8 @@ static int hexfield(const char **p, size_t min, size_t max, char stop, uint32_t 
 	size_t n = 0;
 	uint32_t x = 0;
 
-	while (n < max && hexdigit((*p)[n]) >= 0) {
-		x = x << 4 | (uint32_t)hexdigit((*p)[n]);
+	while (n < max && hex_digit((*p)[n]) >= 0) {
+		x = x << 4 | (uint32_t)hex_digit((*p)[n]);
 		n++;
 	}
 	if (n < min || (*p)[n] != stop)

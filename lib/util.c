@@ -58,7 +58,7 @@ void hex_encode(const void *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -76,7 +76,7 @@ int hex_decode(const char *in, void *out, size_t n)
 	if (strlen(in) != 2 * n)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		b[i] = (uint8_t)(hi << 4 | lo);

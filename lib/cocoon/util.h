@@ -40,6 +40,8 @@ void secure_free(void *p, size_t n);
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
 void hex_encode(const void *in, size_t n, char *out);
+/* The value of one hex digit (either case), -1 for any other character. */
+int hex_digit(char c);
 /* Decodes exactly 2n hex digits (either case) into n bytes. -EINVAL otherwise. */
 int hex_decode(const char *in, void *out, size_t n);
 
