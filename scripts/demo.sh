@@ -15,7 +15,7 @@ echo "spec.tree = $hash"
 
 missing=()
 [ -x build/host/cocoon-launch/cocoon-launch ] || missing+=("cocoon-launch (host launcher, --dev mode under QEMU/TCG)")
-[ -d image/mkosi.conf.d ] || [ -f image/mkosi.conf ] || missing+=("the guest image (image/, mkosi)")
+[ -f image/mkosi.output/cocoon-guest.initrd ] || missing+=("the bootable guest image (image/: mkosi config started, no initrd yet; see docs/image.md)")
 [ -x build/guest/cocoon-init/cocoon-init ] || missing+=("cocoon-init, cocoon-workload, cocoon-authz (guest side)")
 if [ ${#missing[@]} -gt 0 ]; then
 	echo
