@@ -314,7 +314,7 @@ static bool dm_loaded(void)
 	struct cerr ignored = CERR_INIT;
 	size_t len = 0;
 
-	if (read_file("/proc/misc", 1 << 16, &misc, &len, &ignored) < 0)
+	if (read_file_stream("/proc/misc", 1 << 16, &misc, &len, &ignored) < 0)
 		return false;
 	return strstr(misc, " device-mapper\n") != NULL;
 }
