@@ -112,7 +112,7 @@ static bool is_error_reply(const char *s)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CONNECT = 256, OPT_JSON, OPT_TIMEOUT };
+	enum { OPT_CONNECT = 256, OPT_JSON, OPT_TIMEOUT, OPT_PRINT_ONLY };
 	static const struct option opts[] = {
 	    {"cid", required_argument, NULL, 'c'},
 	    {"port", required_argument, NULL, 'p'},
@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 	    {"connect", required_argument, NULL, OPT_CONNECT},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"print-only", no_argument, NULL, OPT_PRINT_ONLY},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
 	unsigned long cid = DEFAULT_CID, port = DEFAULT_PORT, timeout = 30000;
 	const char *connect_to = NULL;
 	char addr[64];
-	bool json = false;
+	bool json = false, print_only = false;
 	struct wbuf w;
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ uint8_t *reply = NULL;
@@ -167,6 +168,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_PRINT_ONLY:
+			print_only = true;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_u32(optarg, 3600000, &timeout) < 0 || timeout == 0) {
@@ -210,6 +214,11 @@ int main(int argc, char **argv)
 	if (!connect_to) {
 		snprintf(addr, sizeof(addr), "vsock:%lu:%lu", cid, port);
 		connect_to = addr;
+	}
+	if (print_only) {
+		printf("%s %.*s\n", connect_to, (int)qn, (const char *)req);
+		free(req);
+		return 0;
 	}
 	fd = transport_connect(connect_to, (int)timeout, &err);
 	if (fd < 0) {
