@@ -144,6 +144,49 @@ int read_fd(int fd, size_t max, const char *path, char **out, size_t *len, struc
 	return 0;
 }
 
+int read_file_stream(const char *path, size_t max, char **out, size_t *len, struct cerr *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	size_t have = 0, cap = 0;
+
+	if (fd < 0)
+		return cerr_set(err, errno, "open '%s'", path);
+	for (;;) {
+		ssize_t r;
+
+		if (have == cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+			char *nb;
+
+			if (cap > max)
+				return cerr_setx(err, EFBIG,
+				                 "'%s' is more than the %zu bytes allowed", path,
+				                 max);
+			nb = realloc(buf, ncap + 1);
+			if (!nb)
+				return cerr_set(err, ENOMEM, "reading '%s'", path);
+			buf = nb;
+			cap = ncap;
+		}
+		r = read(fd, buf + have, cap - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cerr_set(err, errno, "read '%s'", path);
+		if (r == 0)
+			break;
+		have += (size_t)r;
+	}
+	if (have > max)
+		return cerr_setx(err, EFBIG, "'%s' is more than the %zu bytes allowed", path, max);
+	buf[have] = '\0';
+	*out = TAKE_PTR(buf);
+	if (len)
+		*len = have;
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
                       struct cerr *err)
 {

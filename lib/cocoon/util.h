@@ -52,6 +52,10 @@ struct cerr;
 int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err);
 /* The same on an open descriptor; name is used in messages. */
 int read_fd(int fd, size_t max, const char *name, char **out, size_t *len, struct cerr *err);
+/* Reads a file until end of file, at most max bytes (-EFBIG past that): for
+ * /proc and /sys files, whose size says 0 or 4096 whatever they hold. *out is
+ * malloc'ed and NUL-terminated. */
+int read_file_stream(const char *path, size_t max, char **out, size_t *len, struct cerr *err);
 /* Writes a file atomically: a temporary beside it, fsync, rename. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
                       struct cerr *err);
