@@ -181,6 +181,11 @@ bool lcfg_is_key(const char *name)
 	return find_key(name) != NULL;
 }
 
+const char *lcfg_key_name(size_t i)
+{
+	return i < ARRAY_SIZE(keys) ? keys[i].name : NULL;
+}
+
 void lcfg_print_keys(FILE *f)
 {
 	const char *sec = "";

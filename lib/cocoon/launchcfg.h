@@ -115,6 +115,8 @@ int lcfg_set(struct lcfg *c, const char *section, const char *key, const char *v
              const char *where, struct cerr *err);
 /* Whether name (a flag without its dashes) is a configuration key. */
 bool lcfg_is_key(const char *name);
+/* The name of key i (table order), NULL past the last: for building flag tables. */
+const char *lcfg_key_name(size_t i);
 /* One line per key for --help: "  --KEY VALUE   text". */
 void lcfg_print_keys(FILE *f);
 
