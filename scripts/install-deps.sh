@@ -22,7 +22,7 @@ pkgs_build=(build-essential meson ninja-build pkg-config clang clang-format
 	libssl-dev libjson-c-dev libyaml-dev libinih-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libcryptsetup-dev)
 pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin python3)
-pkgs_vm=(cpio mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu
+pkgs_vm=(cpio kmod mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu
 	dpkg-dev)
 pkgs_demo=("${pkgs_vm[@]}")
 # packages that must come from bookworm-backports ("name" installed with -t)
