@@ -41,6 +41,7 @@ fuzz: build-fuzz
 
 bench: build-release deps-test
 	bench/spec-hash.sh build-release/host/cocoon-spec/cocoon-spec
+	bench/launch.sh build-asan 3
 
 demo: build
 	@scripts/demo.sh

@@ -230,7 +230,7 @@ def run_case(launcher, cocoon_spec, testinit, case, kdir, t):
             return "checks failed in the guest:\n" + "".join(fails)
         for name in ("cmdline-tee-sim", "spec-mounted-ro", "spec-write-refused", "spec-content",
                      "spec-tree", "data-writable", "persistent-disk", "root-disk-ro",
-                     "vport-seal-roundtrip", "vport-health-reply"):
+                     "vport-seal-roundtrip", "vport-health-request"):
             if f"TESTINIT: PASS {name}" not in out:
                 return f"check {name} did not pass"
         if case == "boot-virtiofs" and "TESTINIT: PASS spec-host-readonly" not in out:
