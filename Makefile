@@ -15,7 +15,7 @@ deps:
 	scripts/install-deps.sh build
 
 deps-test:
-	scripts/install-deps.sh build test
+	scripts/install-deps.sh build test vm
 
 build: deps
 	@[ -f build/build.ninja ] || meson setup build
@@ -42,6 +42,7 @@ fuzz: build-fuzz
 bench: build-release deps-test
 	bench/spec-hash.sh build-release/host/cocoon-spec/cocoon-spec
 	bench/seal.sh build-release/host/seal-server/seal-server build-release/bench/seal-bench
+	bench/launch.sh build-asan 3
 
 demo: build
 	@scripts/demo.sh

@@ -4,7 +4,10 @@
 # Usage: scripts/install-deps.sh [GROUP...]     (default: build test)
 #   build  compiler, Meson/Ninja and the -dev libraries lib/ links against
 #   test   what the test suite drives for real: git, cmocka, clang's libFuzzer
-#   demo   what the development CVM needs (added with the launcher and image)
+#   vm     what the launcher's tests drive: QEMU 10 (backports), libvirt
+#          (virt-xml-validate, libvirtd), cpio and mmdebstrap for the test
+#          guest and the trixie virtiofsd root
+#   demo   what the development CVM needs (the vm group and the image tools)
 #
 # The extra Debian suites the project needs (bookworm-backports, trixie, the
 # contrib/non-free components) are added as files of this project's own under
@@ -19,9 +22,12 @@ pkgs_build=(build-essential meson ninja-build pkg-config clang clang-format
 	libssl-dev libjson-c-dev libyaml-dev libinih-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libcryptsetup-dev libblkid-dev)
 pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin e2fsprogs python3)
-pkgs_demo=()
+pkgs_vm=(cpio kmod mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu
+	dpkg-dev)
+pkgs_demo=("${pkgs_vm[@]}")
 # packages that must come from bookworm-backports ("name" installed with -t)
-bpo_demo=()
+bpo_vm=(qemu-system-x86)
+bpo_demo=("${bpo_vm[@]}")
 
 want=()
 bpo=()
@@ -29,8 +35,9 @@ for g in "${groups[@]}"; do
 	case "$g" in
 	build) want+=("${pkgs_build[@]}") ;;
 	test) want+=("${pkgs_test[@]}") ;;
+	vm) want+=("${pkgs_vm[@]}"); bpo+=("${bpo_vm[@]}") ;;
 	demo) want+=("${pkgs_demo[@]}"); bpo+=("${bpo_demo[@]}") ;;
-	*) echo "install-deps: unknown group '$g' (known: build test demo)" >&2; exit 2 ;;
+	*) echo "install-deps: unknown group '$g' (known: build test vm demo)" >&2; exit 2 ;;
 	esac
 done
 
