@@ -106,8 +106,12 @@ static json_object *systemctl_word(struct health_ctx *c, const char *verb, const
 static json_object *report_status(struct health_ctx *c, const char *svc)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	json_object *boot = boot_state(c);
 
-	json_object_object_add(o, "boot", boot_state(c));
+	/* "ready" is what cocoon-launch waits for: cocoon-init wrote "ready" */
+	json_object_object_add(
+	    o, "ready", json_object_new_boolean(!strcmp(json_object_get_string(boot), "ready")));
+	json_object_object_add(o, "boot", boot);
 	for (size_t i = 0; i < c->services.n; i++) {
 		json_object *s;
 		if (svc[0] && strcmp(svc, c->services.name[i]))

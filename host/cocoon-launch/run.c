@@ -323,12 +323,15 @@ static void force_quit(struct run *r)
 	r->stop_deadline = now_ms() + 10000; /* then SIGKILL */
 }
 
-/* the ready answer of the health channel: {"ready":true,...} */
+/* The answer to `json status`: {"ready":true,...} means up. {"ready":false}
+ * with an "error", or a boot state cocoon-init marked "failed...", is a guest
+ * failure; any other not-ready answer means "still booting": ask again. */
 static void health_read(struct run *r)
 {
 	_cleanup_free_ uint8_t *msg = NULL;
 	struct cerr err = CERR_INIT;
-	json_object *o, *ready;
+	json_object *o, *ready, *boot, *error;
+	bool failed;
 
 	if (frame_read(r->health, 1 << 20, 5000, &msg, NULL, &err) < 0) {
 		close(r->health);
@@ -340,10 +343,20 @@ static void health_read(struct run *r)
 		r->ready = true;
 		log_info("guest ready %lld ms after QEMU started: %s", (long long)since(r),
 		         (const char *)msg);
-	} else {
+		json_object_put(o);
+		return;
+	}
+	failed = !o || json_object_object_get_ex(o, "error", &error) ||
+	         (json_object_object_get_ex(o, "boot", &boot) &&
+	          !strncmp(json_object_get_string(boot), "failed", 6));
+	if (failed) {
 		log_error("the guest reports it is not ready: %s", (const char *)msg);
 		r->result = EXIT_GUEST;
 		begin_stop(r, "guest failure");
+	} else {
+		log_debug("guest not ready yet: %s", (const char *)msg);
+		close(r->health); /* asked again on the next round */
+		r->health = -1;
 	}
 	json_object_put(o);
 }
@@ -367,7 +380,7 @@ static void health_try(struct run *r)
 	}
 	if (r->health < 0)
 		return;
-	if (frame_write(r->health, "status", 6, 5000, &err) < 0) {
+	if (frame_write(r->health, "json status", 11, 5000, &err) < 0) {
 		close(r->health);
 		r->health = -1;
 	}

@@ -364,7 +364,8 @@ static void serve_health(void)
 		check(false, "vport-health-request", "no request");
 		return;
 	}
-	check(!strcmp(req, "status"), "vport-health-request", req);
+	/* what cocoon-launch asks health-monitor for */
+	check(!strcmp(req, "json status"), "vport-health-request", req);
 	if (failures)
 		snprintf(reply, sizeof(reply), "{\"ready\":false,\"error\":\"%d checks failed\"}",
 		         failures);
