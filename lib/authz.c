@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -624,6 +625,14 @@ static void decide_network_create(const char *body, struct authz_verdict *v)
 
 /* ---- the endpoint table ------------------------------------------------- */
 
+/* attach with stdin is a way in, like exec; output-only attach is a read */
+static bool attach_stdin(const struct uri *u)
+{
+	const char *s = param(u, "stdin");
+
+	return s && (!strcmp(s, "1") || !strcasecmp(s, "true"));
+}
+
 void authz_decide_parts(const struct authz_env *env, const char *method, const char *uri,
                         const char *body, size_t body_len, struct authz_verdict *v)
 {
@@ -691,6 +700,8 @@ void authz_decide_parts(const struct authz_env *env, const char *method, const c
 				deny(v,
 				     "docker exec is denied by the workload spec (x-cocoon.exec: "
 				     "deny; allow is for debugging only)");
+		} else if (u->nseg == 3 && !strcmp(op, "attach") && !attach_stdin(u)) {
+			allow(v); /* output only: what GET .../logs shows anyway */
 		} else if (u->nseg == 3 && (!strcmp(op, "attach") || !strcmp(op, "archive"))) {
 			if (env->spec->exec_allow)
 				allow(v);
@@ -698,7 +709,7 @@ void authz_decide_parts(const struct authz_env *env, const char *method, const c
 				deny(v,
 				     "%s into a container is denied by the workload spec "
 				     "(x-cocoon.exec: deny)",
-				     op);
+				     !strcmp(op, "attach") ? "attaching stdin" : "copying files");
 		} else if (u->nseg == 3 && !strcmp(method, "POST") &&
 		           (!strcmp(op, "start") || !strcmp(op, "stop") || !strcmp(op, "restart") ||
 		            !strcmp(op, "kill") || !strcmp(op, "wait") || !strcmp(op, "resize") ||

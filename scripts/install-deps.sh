@@ -18,7 +18,8 @@ groups=("$@")
 pkgs_build=(build-essential meson ninja-build pkg-config clang clang-format
 	libssl-dev libjson-c-dev libyaml-dev libinih-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libcryptsetup-dev)
-pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin python3)
+pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin python3
+	docker.io docker-registry nftables iproute2)
 pkgs_demo=()
 # packages that must come from bookworm-backports ("name" installed with -t)
 bpo_demo=()

@@ -320,7 +320,9 @@ static void exec_rule(void **state)
 {
 	DENIED("POST", "/v1.41/containers/c1/exec",
 	       "{\"Cmd\":[\"sh\"],\"Privileged\":false,\"User\":\"\"}", "x-cocoon.exec: deny");
-	DENIED("POST", "/v1.41/containers/c1/attach?stream=1", NULL, "x-cocoon.exec");
+	DENIED("POST", "/v1.41/containers/c1/attach?stream=1&stdin=1&stdout=1", NULL,
+	       "x-cocoon.exec");
+	ALLOWED("POST", "/v1.41/containers/c1/attach?stderr=1&stdout=1&stream=1", NULL);
 	DENIED("PUT", "/v1.41/containers/c1/archive?path=/", NULL, "x-cocoon.exec");
 	ALLOWED("POST", "/v1.41/exec/abc/start", "{\"Detach\":false}");
 	spec.exec_allow = true;
