@@ -41,6 +41,8 @@ fuzz: build-fuzz
 
 bench: build-release deps-test
 	bench/spec-hash.sh build-release/host/cocoon-spec/cocoon-spec
+	@if [ "$$(id -u)" = 0 ]; then python3 bench/authz.py build-release/guest/cocoon-authz/cocoon-authz; \
+	else echo "bench/authz.py skipped: needs root (it starts dockerd)"; fi
 
 demo: build
 	@scripts/demo.sh
