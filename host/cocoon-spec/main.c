@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
 #include "cocoon-config.h"
+#include "cocoon/compose.h"
 #include "cocoon/log.h"
 #include "cocoon/spechash.h"
 #include "cocoon/util.h"
@@ -37,7 +39,9 @@ static void usage(FILE *f)
 	    "                     exist), write OUT/spec.tree and OUT/spec.meta, print the hash\n"
 	    "  ls DIR             list the files that go into the hash, with git's mode and\n"
 	    "                     blob id, in the layout of `git ls-files -s`\n"
-	    "  validate DIR       check the structural rules and list every problem found\n"
+	    "  validate DIR       check the structural rules and, when DIR holds a\n"
+	    "                     docker-compose.yml, the Docker-mode workload rules;\n"
+	    "                     list every problem found (file, line, key)\n"
 	    "\n"
 	    "Options:\n"
 	    "  --json             machine-readable output on stdout\n"
@@ -247,15 +251,82 @@ static int cmd_ls(const char *dir, bool json)
 	return r < 0 ? exit_of(&err) : 0;
 }
 
+static bool on_compose_problem(void *ctx, const struct compose_problem *cp)
+{
+	struct problems *p = ctx;
+
+	p->n++;
+	if (p->list) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "path", json_object_new_string(cp->file));
+		json_object_object_add(o, "line", json_object_new_int((int)cp->line));
+		json_object_object_add(o, "key", json_object_new_string(cp->key));
+		json_object_object_add(o, "message", json_object_new_string(cp->msg));
+		json_object_array_add(p->list, o);
+	} else if (cp->line) {
+		fprintf(stderr, "%s:%u: %s%s%s\n", cp->file, cp->line, cp->key,
+		        *cp->key ? ": " : "", cp->msg);
+	} else {
+		fprintf(stderr, "%s: %s%s%s\n", cp->file, cp->key, *cp->key ? ": " : "", cp->msg);
+	}
+	return true;
+}
+
+/* The workload spec rules, when the spec has a docker-compose.yml (Docker
+ * mode). A symlink or other non-regular file there is already a problem of
+ * the structural walk. Returns the number of problems found, or -errno for a
+ * system error (err filled). */
+static int validate_compose(const char *dir, struct problems *probs, struct cerr *err)
+{
+	struct compose_opts copts = {
+	    .on_problem = on_compose_problem, .ctx = probs, .spec_dirfd = -1};
+	struct stat st;
+	char path[4096];
+	unsigned before = probs->n;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, COMPOSE_FILE);
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	r = compose_load_dir(dir, &copts, NULL, err);
+	if (r == -EINVAL && probs->n == before) {
+		/* refused before parsing (too big): one problem for the whole file */
+		struct compose_problem cp = {COMPOSE_FILE, 0, "", err->msg};
+
+		on_compose_problem(probs, &cp);
+	} else if (r < 0 && r != -EINVAL) {
+		return r;
+	}
+	return (int)(probs->n - before);
+}
+
 static int cmd_validate(const char *dir, bool json)
 {
-	struct cerr err = CERR_INIT;
+	struct cerr err = CERR_INIT, cerr = CERR_INIT;
 	struct problems probs = {json ? json_object_new_array() : NULL, 0};
 	struct spec_walk_opts opts = {.on_problem = on_problem, .ctx = &probs};
 	struct spec_stats st;
 	char hex[SPEC_HASH_HEX_LEN + 1];
 	int r = spec_hash_dir(dir, hex, &st, &opts, &err);
 	bool ok = r == 0;
+	int nc = 0;
+
+	/* the compose rules are checked even when the walk found problems, so
+	 * one run lists everything; not when the directory could not be read */
+	if (r == 0 || probs.n) {
+		nc = validate_compose(dir, &probs, &cerr);
+		if (nc < 0) {
+			err = cerr;
+			ok = false;
+			r = nc;
+		} else if (nc > 0) {
+			if (ok)
+				cerr_setx(&err, EINVAL, "'%s': %d problem%s in %s", dir, nc,
+				          nc == 1 ? "" : "s", COMPOSE_FILE);
+			ok = false;
+		}
+	}
 
 	if (json) {
 		json_object *o = stats_json(ok ? hex : NULL, &st);

@@ -305,6 +305,118 @@ def empty_spec(d):
     assert r.returncode == 0 and r.stdout.strip() == git_hash(d), (r.stdout, r.stderr)
 
 
+# ---- Docker mode: the workload rules of docker-compose.yml ----
+
+D64 = "0123456789abcdef" * 4
+IMG = "127.0.0.1:5000/demo/hello@sha256:" + D64
+
+
+def compose_spec(d, text):
+    write(os.path.join(d, "docker-compose.yml"), text.encode())
+
+
+@case
+def compose_valid(d):
+    compose_spec(d, f"""services:
+  web:
+    image: {IMG}
+    env_file: web.env
+    volumes: ["models:/models", "/data/in:/in:ro"]
+    cap_add: [CAP_NET_BIND_SERVICE]
+volumes:
+  models:
+x-cocoon:
+  engine: docker
+  egress:
+    - {{cidr: 10.0.2.2/32, ports: [11001], proto: tcp}}
+  registries: ["127.0.0.1:5000"]
+  exec: deny
+""")
+    write(os.path.join(d, "web.env"), b"A=1\n")
+    r = run("--json", "validate", d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    j = json.loads(r.stdout)
+    assert j["ok"] and j["problems"] == [] and j["spec_tree"] == git_hash(d)
+
+
+@case
+def compose_every_violation_with_line(d):
+    compose_spec(d, f"""services:
+  web:
+    image: nginx:1.25
+    privileged: true
+    network_mode: host
+    volumes: ["/:/host", "/var/run/docker.sock:/s"]
+    cap_add: [SYS_ADMIN]
+    env_file: missing.env
+""")
+    r = run("--json", "validate", d)
+    assert r.returncode == 1, r.returncode
+    j = json.loads(r.stdout)
+    assert j["ok"] is False
+    got = [(p["path"], p["line"], p["key"]) for p in j["problems"]]
+    want = [("docker-compose.yml", 3, "services.web.image"),
+            ("docker-compose.yml", 4, "services.web.privileged"),
+            ("docker-compose.yml", 5, "services.web.network_mode"),
+            ("docker-compose.yml", 6, "services.web.volumes[0]"),
+            ("docker-compose.yml", 6, "services.web.volumes[1]"),
+            ("docker-compose.yml", 7, "services.web.cap_add[0]"),
+            ("docker-compose.yml", 8, "services.web.env_file")]
+    assert got == want, got
+    # the text form names file:line: key
+    r = run("validate", d)
+    assert r.returncode == 1
+    assert "docker-compose.yml:4: services.web.privileged: " in r.stderr, r.stderr
+    assert "7 problems in docker-compose.yml" in r.stderr, r.stderr
+
+
+@case
+def compose_and_structural_problems_together(d):
+    compose_spec(d, "services:\n  web:\n    build: .\n")
+    os.symlink("x", os.path.join(d, "l1"))
+    r = run("--json", "validate", d)
+    assert r.returncode == 1
+    j = json.loads(r.stdout)
+    paths = [(p["path"], p.get("line")) for p in j["problems"]]
+    assert ("l1", None) in paths and ("docker-compose.yml", 3) in paths, paths
+
+
+@case
+def compose_hostile_yaml(d):
+    bomb = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+    cases = [
+        (bomb, 1, "anchors"),
+        ("services:\n  web: {}\n  web: {}\n", 3, "duplicate key"),
+        ("services: " + "[" * 200 + "]" * 200 + "\n", 1, "nested more than"),
+        ("services:\n  w\udcff: {}\n", 2, "UTF-8"),
+        ("services: {}\n---\nservices: {}\n", 2, "more than one YAML document"),
+    ]
+    for text, line, needle in cases:
+        with tempfile.TemporaryDirectory() as t:
+            write(os.path.join(t, "docker-compose.yml"), text.encode("utf-8", "surrogateescape"))
+            r = run("--json", "validate", t)
+            assert r.returncode == 1, (text[:40], r.returncode, r.stderr)
+            p = json.loads(r.stdout)["problems"]
+            assert len(p) == 1 and p[0]["line"] == line and needle in p[0]["message"], (text[:40], p)
+    # a huge document is refused before parsing
+    write(os.path.join(d, "docker-compose.yml"), b"#" * (1024 * 1024 + 1))
+    r = run("--json", "validate", d)
+    assert r.returncode == 1
+    p = json.loads(r.stdout)["problems"]
+    assert len(p) == 1 and p[0]["line"] == 0 and "more than" in p[0]["message"], p
+
+
+@case
+def compose_symlink_is_structural(d):
+    write(os.path.join(d, "real.yml"), b"services: {}\n")
+    os.symlink("real.yml", os.path.join(d, "docker-compose.yml"))
+    r = run("--json", "validate", d)
+    assert r.returncode == 1
+    p = json.loads(r.stdout)["problems"]
+    assert [x["path"] for x in p] == ["docker-compose.yml"] and "line" not in p[0], p
+
+
 def main():
     global TOOL
     TOOL = sys.argv[1]
