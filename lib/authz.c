@@ -47,17 +47,6 @@ static void allow(struct authz_verdict *v)
 
 /* ---- the URI ------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes n bytes of s into out (NUL-terminated). Refuses bad
  * escapes, NUL and control bytes. */
 static int pct_decode(const char *s, size_t n, bool plus_space, char *out, size_t outsz)
@@ -72,8 +61,8 @@ static int pct_decode(const char *s, size_t n, bool plus_space, char *out, size_
 
 			if (i + 2 >= n)
 				return -EINVAL;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_digit(s[i + 1]);
+			lo = hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			ch = hi * 16 + lo;
