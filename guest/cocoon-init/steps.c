@@ -280,8 +280,10 @@ static int step_keys(struct init_ctx *ctx, struct cerr *err)
 	const char *addr = ctx->seal_override ? ctx->seal_override : ctx->mode.seal;
 	int r;
 
-	if ((r = init_path(ctx, INIT_KEYS_DIR, dir, err)) < 0 || (r = mkdir_p(dir, 0700, err)) < 0)
+	if ((r = init_path(ctx, INIT_KEYS_DIR, dir, err)) < 0 || (r = mkdir_parent(dir, err)) < 0)
 		return r;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return cerr_set(err, errno, "creating '%s'", dir);
 	if (chmod(dir, 0700) < 0)
 		return cerr_set(err, errno, "chmod '%s'", dir);
 	for (size_t i = 0; i < ARRAY_SIZE(key_names); i++) {
