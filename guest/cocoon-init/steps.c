@@ -274,6 +274,33 @@ static int step_gpu(struct init_ctx *ctx, struct cerr *err)
 
 static const char *const key_names[] = {"disk_encryption", "app"};
 
+/* The seal-server, or QEMU's chardev to it, may come up a little after the
+ * guest: failures to reach it (and nothing else) are retried until
+ * --seal-timeout-ms has passed since the first try. */
+static int get_key_retrying(struct init_ctx *ctx, const struct sealc_opts *so,
+                            uint8_t key[SEALC_KEY_LEN], struct cerr *err)
+{
+	int64_t deadline = now_ms() + ctx->cmds.seal_timeout_ms;
+	bool said = false;
+
+	for (;;) {
+		enum sealc_stage stage = 0;
+		int r;
+
+		cerr_clear(err);
+		r = sealc_get_key(so, key, &stage, err);
+		if (r >= 0 || stage != SEALC_STAGE_EXCHANGE || now_ms() + 500 >= deadline)
+			return r;
+		if (!said)
+			fprintf(ctx->console,
+			        "cocoon-init: seal-server not reachable yet (%s); "
+			        "retrying for up to %d ms\n",
+			        err->msg, ctx->cmds.seal_timeout_ms);
+		said = true;
+		usleep(500 * 1000);
+	}
+}
+
 static int step_keys(struct init_ctx *ctx, struct cerr *err)
 {
 	char dir[PATH_MAX];
@@ -297,7 +324,7 @@ static int step_keys(struct init_ctx *ctx, struct cerr *err)
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, key_names[i]) >=
 		    sizeof(path))
 			return cerr_setx(err, ENAMETOOLONG, "'%s' is too long", dir);
-		r = sealc_get_key(&so, key, NULL, err);
+		r = get_key_retrying(ctx, &so, key, err);
 		if (r < 0)
 			return cerr_prefix(err, r, "sealed key '%s' from seal-server %s",
 			                   key_names[i], addr);

@@ -131,18 +131,21 @@ class Guest:
             self.cmds[tool] = p
 
     def run(self, *extra, check_only=True):
-        args = [INIT, "--root", self.root, "--mount-cmd", self.cmds["mount"],
-                "--systemctl-cmd", self.cmds["systemctl"], "--nvidia-smi-cmd",
-                self.cmds["nvidia-smi"], "--gpu-attest-cmd", self.cmds["gpu-attest"],
-                "--mkfs-cmd", self.cmds["mkfs.ext4"], "--seal-timeout-ms", "5000",
-                "--cmd-timeout-ms", "10000"]
-        if check_only:
-            args.append("--disk-check-only")
-        self.result = subprocess.run(args + list(extra), capture_output=True, text=True,
-                                     timeout=120)
+        args = self.run_args(*extra, check_only=check_only)
+        self.result = subprocess.run(args, capture_output=True, text=True, timeout=120)
         sys.stdout.write("--- cocoon-init exited %d\n%s%s" % (
             self.result.returncode, self.result.stdout, self.result.stderr))
         return self.result
+
+    def run_args(self, *extra, check_only=True):
+        args = [INIT, "--root", self.root, "--mount-cmd", self.cmds["mount"],
+                "--systemctl-cmd", self.cmds["systemctl"], "--nvidia-smi-cmd",
+                self.cmds["nvidia-smi"], "--gpu-attest-cmd", self.cmds["gpu-attest"],
+                "--mkfs-cmd", self.cmds["mkfs.ext4"], "--seal-timeout-ms", "3000",
+                "--cmd-timeout-ms", "10000"]
+        if check_only:
+            args.append("--disk-check-only")
+        return args + list(extra)
 
     def path(self, p):
         return os.path.join(self.root, p.lstrip("/"))
@@ -303,9 +306,32 @@ def disk_not_luks_untouched(d, seal):
 def seal_unreachable(d, seal):
     g = Guest(d, "g", seal, seal_addr="unix:" + os.path.join(d, "nobody.sock"))
     g.run()
-    g.assert_failed("keys", "disk_encryption")
+    g.assert_failed("keys", "disk_encryption", "nobody.sock")
+    assert "retrying" in g.result.stderr
     assert not os.path.exists(g.path("/run/cocoon/keys/disk_encryption"))
     assert sha256_file(g.disk) == hashlib.sha256(bytes(DISK_SIZE)).hexdigest()
+
+
+@case
+def seal_server_late():
+    # the seal-server comes up 1.5 s after cocoon-init started: step 4 retries
+    with tempfile.TemporaryDirectory(prefix="cocoon-init-") as d:
+        first = SealServer(d)  # only for the platform key and the secret
+        first.stop()
+        assert not os.path.exists(first.sock)
+        g = Guest(d, "g", first)
+        args = g.run_args()
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        seal = SealServer(d)
+        try:
+            out, errs = p.communicate(timeout=60)
+        finally:
+            seal.stop()
+        sys.stdout.write(errs)
+        assert p.returncode == 0, errs
+        assert "retrying" in errs
+        assert g.state() == "ready\n"
 
 
 @case
