@@ -1,0 +1,162 @@
+/* specopy.c - the defensive copy of the spec off the host's share.
+ *
+ * The share is host-controlled and may change while we read it, so the copy
+ * (in guest memory, /spec on tmpfs) is what gets hashed and used, never the
+ * share itself. Every entry is opened relative to its directory with
+ * O_NOFOLLOW and checked with fstat() on the opened descriptor: a symlink, a
+ * device, a FIFO or a socket stops the copy, naming the path. Files are read
+ * to their end within SPEC_MAX_FILE_SIZE whatever their size claimed, and the
+ * whole tree is bounded in files, bytes and depth. A `.gitignore` is refused
+ * too: a prepared spec (cocoon-spec prepare) has none, and files a
+ * .gitignore hides would sit in /spec without being measured.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cocoon/spechash.h"
+#include "cocoon/util.h"
+#include "init.h"
+
+struct copy_state {
+	uint64_t files, bytes;
+};
+
+static void cleanup_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+#define _cleanup_closedir_ __attribute__((cleanup(cleanup_closedirp)))
+
+static int copy_file(int sfd, const char *rel, int ddir, const char *name, struct copy_state *st,
+                     struct cerr *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int dfd = -1;
+	struct stat sb;
+	size_t len;
+	int r;
+
+	if (fstat(sfd, &sb) < 0)
+		return cerr_set(err, errno, "spec share: stat '%s'", rel);
+	if ((r = read_fd(sfd, SPEC_MAX_FILE_SIZE, rel, &buf, &len, err)) < 0)
+		return cerr_prefix(err, r, "spec share: '%s' (at most %u bytes per file)", rel,
+		                   SPEC_MAX_FILE_SIZE);
+	st->bytes += len;
+	if (++st->files > INIT_SPEC_MAX_FILES || st->bytes > INIT_SPEC_MAX_TOTAL)
+		return cerr_setx(err, EFBIG, "spec share: more than %u files or %llu bytes at '%s'",
+		                 INIT_SPEC_MAX_FILES, (unsigned long long)INIT_SPEC_MAX_TOTAL, rel);
+	dfd = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	             (sb.st_mode & 0100) ? 0755 : 0644);
+	if (dfd < 0)
+		return cerr_set(err, errno, "/spec: creating '%s'", rel);
+	if (write_all(dfd, buf, len) < 0)
+		return cerr_set(err, errno, "/spec: writing '%s'", rel);
+	return 0;
+}
+
+static int copy_dir(int sdir, const char *rel, int ddir, int depth, struct copy_state *st,
+                    struct cerr *err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	int dupfd = dup(sdir);
+	struct dirent *e;
+
+	if (depth > INIT_SPEC_MAX_DEPTH)
+		return cerr_setx(err, ELOOP, "spec share: '%s' is nested deeper than %d levels",
+		                 rel, INIT_SPEC_MAX_DEPTH);
+	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return cerr_set(err, errno, "spec share: reading '%s'", rel);
+	}
+	while ((errno = 0, e = readdir(d))) {
+		char path[PATH_MAX];
+		_cleanup_close_ int fd = -1;
+		struct stat sb;
+		int r;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "",
+		                     e->d_name) >= sizeof(path))
+			return cerr_setx(err, ENAMETOOLONG, "spec share: path too long in '%s'",
+			                 rel);
+		if (!strcmp(e->d_name, ".gitignore"))
+			return cerr_setx(err, EINVAL,
+			                 "spec share: '%s': a prepared spec has no .gitignore "
+			                 "(share the output of cocoon-spec prepare)",
+			                 path);
+		fd = openat(sdir, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			if (errno == ELOOP)
+				return cerr_setx(err, ELOOP,
+				                 "spec share: '%s' is a symlink; the spec may hold "
+				                 "only files and directories",
+				                 path);
+			return cerr_set(err, errno, "spec share: opening '%s'", path);
+		}
+		if (fstat(fd, &sb) < 0)
+			return cerr_set(err, errno, "spec share: stat '%s'", path);
+		if (S_ISDIR(sb.st_mode)) {
+			_cleanup_close_ int sub = -1;
+
+			if (mkdirat(ddir, e->d_name, 0755) < 0)
+				return cerr_set(err, errno, "/spec: creating '%s'", path);
+			sub = openat(ddir, e->d_name,
+			             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				return cerr_set(err, errno, "/spec: opening '%s'", path);
+			r = copy_dir(fd, path, sub, depth + 1, st, err);
+		} else if (S_ISREG(sb.st_mode)) {
+			r = copy_file(fd, path, ddir, e->d_name, st, err);
+		} else {
+			return cerr_setx(err, EINVAL,
+			                 "spec share: '%s' is not a regular file or directory",
+			                 path);
+		}
+		if (r < 0)
+			return r;
+	}
+	if (errno)
+		return cerr_set(err, errno, "spec share: reading '%s'", rel);
+	return 0;
+}
+
+int init_copy_spec(const char *src, const char *dst, struct cerr *err)
+{
+	_cleanup_close_ int sfd = -1, dfd = -1;
+	struct copy_state st = {0};
+
+	sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0)
+		return cerr_set(err, errno, "spec share: opening '%s' (is the spec share mounted?)",
+		                src);
+	if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+		return cerr_set(err, errno, "creating '%s'", dst);
+	dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return cerr_set(err, errno, "opening '%s'", dst);
+	/* an empty target: a copy never merges into what was there */
+	{
+		_cleanup_closedir_ DIR *d = NULL;
+		int dupfd = dup(dfd);
+		struct dirent *e;
+
+		if (dupfd < 0 || !(d = fdopendir(dupfd))) {
+			if (dupfd >= 0)
+				close(dupfd);
+			return cerr_set(err, errno, "reading '%s'", dst);
+		}
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				return cerr_setx(err, EEXIST, "'%s' is not empty", dst);
+	}
+	return copy_dir(sfd, "", dfd, 0, &st, err);
+}

@@ -1,0 +1,529 @@
+/* steps.c - the ten steps of the guest boot (ARCHITECTURE.md §3), in order.
+ *
+ * What is measured into RTMR3 (and appended to the event log), in this order:
+ * `cocoon:spec.tree=<hash>` (step 2), `cocoon:cocoon_debug` and
+ * `cocoon:tee=sim` when so (step 2, before any key), `cocoon:gpu=cc-ready`
+ * (step 3, with a GPU), `cocoon:tdx_inited` (step 6). The sealed keys of
+ * step 4 therefore depend on the spec, the mode and the GPU gate.
+ *
+ * Steps 7 (egress firewall) and 9 (cocoon-workload) need parts this build
+ * does not have yet: they fail closed in production and are skipped with a
+ * warning in debug mode only (docs/cocoon-init.md).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cocoon/compose.h"
+#include "cocoon/crypto.h"
+#include "cocoon/engineconf.h"
+#include "cocoon/evlog.h"
+#include "cocoon/luks.h"
+#include "cocoon/runcmd.h"
+#include "cocoon/sealc.h"
+#include "cocoon/spechash.h"
+#include "cocoon/util.h"
+#include "init.h"
+
+#define CMD_MAX_OUT 65536
+
+static void note(struct cerr *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct cerr *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Runs argv; a non-zero exit is an error quoting the command's last output. */
+static int run_cmd(struct init_ctx *ctx, const char *const *argv, int timeout_ms, struct cerr *err)
+{
+	struct cmd_result res = {0};
+	char line[512];
+	int r;
+
+	cmd_format(argv, line, sizeof(line));
+	r = cmd_run(argv, timeout_ms > 0 ? timeout_ms : ctx->cmds.timeout_ms, CMD_MAX_OUT, &res,
+	            err);
+	if (r == -ETIMEDOUT) {
+		cmd_result_free(&res);
+		return cerr_setx(err, ETIMEDOUT, "'%s' did not finish in time", line);
+	}
+	if (r < 0)
+		return cerr_prefix(err, r, "running '%s'", line);
+	if (res.exit_code != 0) {
+		const char *out = res.out ? res.out : "";
+		size_t n = strlen(out);
+
+		while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+			n--;
+		r = cerr_setx(err, EIO, "'%s' exited %d: %.*s", line, res.exit_code,
+		              (int)(n > 300 ? 300 : n), out + (n > 300 ? n - 300 : 0));
+	}
+	cmd_result_free(&res);
+	return r;
+}
+
+static int mkdir_p(const char *path, unsigned mode, struct cerr *err)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST)
+				return cerr_set(err, errno, "creating '%s'", p);
+			*s = c;
+			if (!c)
+				return 0;
+		}
+	}
+}
+
+/* creates the directory that will hold path */
+static int mkdir_parent(const char *path, struct cerr *err)
+{
+	char p[PATH_MAX];
+	char *slash;
+
+	snprintf(p, sizeof(p), "%s", path);
+	slash = strrchr(p, '/');
+	if (!slash || slash == p)
+		return 0;
+	*slash = '\0';
+	return mkdir_p(p, 0755, err);
+}
+
+static int do_mount(struct init_ctx *ctx, const char *type, const char *opts, const char *what,
+                    const char *where_abs, struct cerr *err)
+{
+	char where[PATH_MAX];
+	int r;
+
+	if ((r = init_path(ctx, where_abs, where, err)) < 0 || (r = mkdir_p(where, 0755, err)) < 0)
+		return r;
+	const char *argv[] = {ctx->cmds.mount, "-t", type, "-o", opts, what, where, NULL};
+	return run_cmd(ctx, argv, 0, err);
+}
+
+static int step_mounts(struct init_ctx *ctx, struct cerr *err)
+{
+	const char *type = ctx->mode.fs_9p ? "9p" : "virtiofs";
+	const char *ro = ctx->mode.fs_9p ? "trans=virtio,version=9p2000.L,ro,nosuid,nodev,noexec"
+	                                 : "ro,nosuid,nodev,noexec";
+	const char *rw = ctx->mode.fs_9p ? "trans=virtio,version=9p2000.L,nosuid,nodev,noexec"
+	                                 : "nosuid,nodev,noexec";
+	int r;
+
+	if ((r = do_mount(ctx, type, ro, "spec", "/mnt/spec", err)) < 0)
+		return cerr_prefix(err, r, "spec share");
+	if ((r = do_mount(ctx, type, rw, "data", "/data", err)) < 0)
+		return cerr_prefix(err, r, "data share");
+	note(err, "%s: spec at /mnt/spec (read-only), data at /data", type);
+	return 0;
+}
+
+int init_measure(struct init_ctx *ctx, const char *msg, struct cerr *err)
+{
+	uint8_t digest[SHA384_LEN];
+	char log[PATH_MAX];
+	int r;
+
+	if ((r = evlog_check_message(msg, err)) < 0 ||
+	    (r = crypto_sha384(msg, strlen(msg), digest, err)) < 0)
+		return r;
+	if ((r = tee_extend_rtmr3(&ctx->tee, digest, err)) < 0)
+		return cerr_prefix(err, r, "extending RTMR3 with '%s'", msg);
+	if ((r = init_path(ctx, INIT_EVLOG_PATH, log, err)) < 0 || (r = mkdir_parent(log, err)) < 0)
+		return r;
+	if ((r = evlog_append(log, msg, err)) < 0)
+		return cerr_prefix(err, r, "RTMR3 was extended with '%s' but the event log was not",
+		                   msg);
+	fprintf(ctx->console, "cocoon-init: measured %s\n", msg);
+	return 0;
+}
+
+static int tee_setup(struct init_ctx *ctx, struct cerr *err)
+{
+	char p[PATH_MAX];
+	int r;
+
+	tee_init(&ctx->tee, ctx->mode.tee);
+	if (ctx->mode.tee == TEE_SIM) {
+		if ((r = init_path(ctx, TEE_SIM_RTMR_PATH, p, err)) < 0 ||
+		    (r = mkdir_parent(p, err)) < 0)
+			return r;
+		snprintf(ctx->tee.sim_rtmr_path, sizeof(ctx->tee.sim_rtmr_path), "%s", p);
+		if ((r = init_path(ctx, ctx->sim_key_path, p, err)) < 0)
+			return r;
+		if ((r = tee_sim_load_key(&ctx->tee, p, err)) < 0)
+			return cerr_prefix(err, r,
+			                   "sim TEE (the host hands in the sim platform key)");
+		fprintf(ctx->console, "cocoon-init: WARNING: TEE backend sim: development only, "
+		                      "this VM's keys and measurements protect nothing\n");
+	} else {
+		if ((r = init_path(ctx, TEE_TDX_DEVICE, p, err)) < 0)
+			return r;
+		snprintf(ctx->tee.tdx_device, sizeof(ctx->tee.tdx_device), "%s", p);
+		if ((r = init_path(ctx, TEE_TDX_RTMR3_PATH, p, err)) < 0)
+			return r;
+		snprintf(ctx->tee.tdx_rtmr3, sizeof(ctx->tee.tdx_rtmr3), "%s", p);
+	}
+	ctx->tee_ready = true;
+	return 0;
+}
+
+static int step_spec(struct init_ctx *ctx, struct cerr *err)
+{
+	char share[PATH_MAX], spec[PATH_MAX], msg[128];
+	struct spec_stats st = {0};
+	int r;
+
+	if ((r = init_path(ctx, "/mnt/spec", share, err)) < 0 ||
+	    (r = init_path(ctx, "/spec", spec, err)) < 0)
+		return r;
+	if ((r = mkdir_p(spec, 0755, err)) < 0)
+		return r;
+	{
+		const char *argv[] = {
+		    ctx->cmds.mount, "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev,noexec,size=512m",
+		    "tmpfs",         spec, NULL};
+		if ((r = run_cmd(ctx, argv, 0, err)) < 0)
+			return cerr_prefix(err, r, "/spec tmpfs");
+	}
+	if ((r = init_copy_spec(share, spec, err)) < 0)
+		return r;
+	if ((r = spec_hash_dir(spec, ctx->spec_hash, &st, NULL, err)) < 0)
+		return cerr_prefix(err, r, "hashing the copied spec");
+	if (st.ignored)
+		return cerr_setx(err, EINVAL,
+		                 "the spec has %llu entries a .gitignore leaves out: "
+		                 "share the output of cocoon-spec prepare",
+		                 (unsigned long long)st.ignored);
+	if ((r = tee_setup(ctx, err)) < 0)
+		return r;
+	snprintf(msg, sizeof(msg), "cocoon:spec.tree=%s", ctx->spec_hash);
+	if ((r = init_measure(ctx, msg, err)) < 0)
+		return r;
+	if (ctx->mode.debug && (r = init_measure(ctx, "cocoon:cocoon_debug", err)) < 0)
+		return r;
+	if (ctx->mode.tee == TEE_SIM && (r = init_measure(ctx, "cocoon:tee=sim", err)) < 0)
+		return r;
+	/* the workload spec's rules, again in the guest, on the measured copy */
+	if ((r = compose_load_dir(spec, NULL, &ctx->spec, err)) < 0)
+		return cerr_prefix(err, r, "workload spec");
+	ctx->have_spec = true;
+	note(err, "%llu files, %llu bytes, spec.tree=%s", (unsigned long long)st.files,
+	     (unsigned long long)st.bytes, ctx->spec_hash);
+	return 0;
+}
+
+static int step_gpu(struct init_ctx *ctx, struct cerr *err)
+{
+	char dev[PATH_MAX];
+	int64_t deadline;
+	int r;
+
+	if (!ctx->mode.gpu) {
+		note(err,
+		     "no cocoon_gpu on the kernel command line: no GPU gate, nothing measured");
+		return INIT_SKIPPED;
+	}
+	if ((r = init_path(ctx, "/dev/nvidiactl", dev, err)) < 0)
+		return r;
+	deadline = now_ms() + ctx->cmds.gpu_wait_ms;
+	while (access(dev, F_OK) < 0) {
+		if (now_ms() >= deadline)
+			return cerr_setx(
+			    err, ETIMEDOUT,
+			    "the nvidia driver did not come up within %d ms (no '%s'): "
+			    "check that the GPU is passed through and the driver loads "
+			    "(ecdsa_generic and ecdh first)",
+			    ctx->cmds.gpu_wait_ms, dev);
+		usleep(100 * 1000);
+	}
+	if (!ctx->cmds.gpu_attest)
+		return cerr_setx(err, ENOENT,
+		                 "no GPU attestation command configured "
+		                 "(--gpu-attest-cmd): refusing to set the GPU ready");
+	{
+		const char *argv[] = {ctx->cmds.gpu_attest, NULL};
+		if ((r = run_cmd(ctx, argv, 0, err)) < 0)
+			return cerr_prefix(err, r, "GPU attestation failed");
+	}
+	{
+		const char *argv[] = {ctx->cmds.nvidia_smi, "conf-compute", "-srs", "1", NULL};
+		if ((r = run_cmd(ctx, argv, 0, err)) < 0)
+			return cerr_prefix(err, r, "setting the GPU ready state");
+	}
+	if ((r = init_measure(ctx, "cocoon:gpu=cc-ready", err)) < 0)
+		return r;
+	note(err, "GPU attested, ready state set");
+	return 0;
+}
+
+static const char *const key_names[] = {"disk_encryption", "app"};
+
+/* The seal-server, or QEMU's chardev to it, may come up a little after the
+ * guest: failures to reach it (and nothing else) are retried until
+ * --seal-timeout-ms has passed since the first try. */
+static int get_key_retrying(struct init_ctx *ctx, const struct sealc_opts *so,
+                            uint8_t key[SEALC_KEY_LEN], struct cerr *err)
+{
+	int64_t deadline = now_ms() + ctx->cmds.seal_timeout_ms;
+	bool said = false;
+
+	for (;;) {
+		enum sealc_stage stage = 0;
+		int r;
+
+		cerr_clear(err);
+		r = sealc_get_key(so, key, &stage, err);
+		if (r >= 0 || stage != SEALC_STAGE_EXCHANGE || now_ms() + 500 >= deadline)
+			return r;
+		if (!said)
+			fprintf(ctx->console,
+			        "cocoon-init: seal-server not reachable yet (%s); "
+			        "retrying for up to %d ms\n",
+			        err->msg, ctx->cmds.seal_timeout_ms);
+		said = true;
+		usleep(500 * 1000);
+	}
+}
+
+static int step_keys(struct init_ctx *ctx, struct cerr *err)
+{
+	char dir[PATH_MAX];
+	const char *addr = ctx->seal_override ? ctx->seal_override : ctx->mode.seal;
+	int r;
+
+	if ((r = init_path(ctx, INIT_KEYS_DIR, dir, err)) < 0 || (r = mkdir_parent(dir, err)) < 0)
+		return r;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return cerr_set(err, errno, "creating '%s'", dir);
+	if (chmod(dir, 0700) < 0)
+		return cerr_set(err, errno, "chmod '%s'", dir);
+	for (size_t i = 0; i < ARRAY_SIZE(key_names); i++) {
+		struct sealc_opts so = {.connect = addr,
+		                        .key_name = key_names[i],
+		                        .tee = &ctx->tee,
+		                        .timeout_ms = ctx->cmds.seal_timeout_ms};
+		uint8_t key[SEALC_KEY_LEN];
+		char path[PATH_MAX];
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, key_names[i]) >=
+		    sizeof(path))
+			return cerr_setx(err, ENAMETOOLONG, "'%s' is too long", dir);
+		r = get_key_retrying(ctx, &so, key, err);
+		if (r < 0)
+			return cerr_prefix(err, r, "sealed key '%s' from seal-server %s",
+			                   key_names[i], addr);
+		r = write_file_atomic(path, key, sizeof(key), 0400, err);
+		if (r == 0 && i == 0) {
+			memcpy(ctx->disk_key, key, sizeof(key));
+			ctx->have_disk_key = true;
+		}
+		secure_wipe(key, sizeof(key));
+		if (r < 0)
+			return r;
+	}
+	note(err, "disk_encryption and app in %s (0400)", INIT_KEYS_DIR);
+	return 0;
+}
+
+static int step_disk(struct init_ctx *ctx, struct cerr *err)
+{
+	char dev[PATH_MAX], mapper[PATH_MAX];
+	enum luks_done done;
+	int r;
+
+	if (!ctx->have_disk_key)
+		return cerr_setx(err, EINVAL, "no disk key");
+	if (ctx->disk_check_only && !ctx->mode.debug)
+		return cerr_setx(err, EPERM, "--disk-check-only is for debug boots only");
+	if ((r = init_path(ctx, ctx->disk_path, dev, err)) < 0)
+		return r;
+	struct luks_open_opts o = {.device = dev,
+	                           .name = ctx->disk_check_only ? NULL : INIT_DM_NAME,
+	                           .key = ctx->disk_key};
+	r = luks_open(&o, &done, err);
+	if (r == -EPERM)
+		return cerr_prefix(err, r,
+		                   "the sealed key does not open this LUKS2 disk (another "
+		                   "VM's disk, or this VM's measurements changed); the disk "
+		                   "was not touched");
+	if (r == -EMEDIUMTYPE || r == -EBADMSG)
+		return cerr_prefix(err, r,
+		                   "the disk is neither blank nor a LUKS2 disk this VM may "
+		                   "use; it was not touched");
+	if (r < 0)
+		return r;
+	if (ctx->disk_check_only) {
+		fprintf(ctx->console,
+		        "cocoon-init: WARNING: --disk-check-only: the key opens %s, "
+		        "nothing activated, /persist is not mounted\n",
+		        dev);
+		note(err, "%s (key checked only)",
+		     done == LUKS_DONE_FORMATTED ? "formatted" : "opened");
+		return 0;
+	}
+	if ((r = init_path(ctx, "/dev/mapper/" INIT_DM_NAME, mapper, err)) < 0)
+		return r;
+	if (done == LUKS_DONE_FORMATTED) {
+		const char *argv[] = {ctx->cmds.mkfs, "-q", "-L", "cocoon-persist", mapper, NULL};
+		if ((r = run_cmd(ctx, argv, 0, err)) < 0)
+			return cerr_prefix(err, r, "making the file system on the new disk");
+	}
+	if ((r = do_mount(ctx, "ext4", "nosuid,nodev", mapper, "/persist", err)) < 0)
+		return cerr_prefix(err, r, "mounting /persist");
+	note(err, "%s, mounted at /persist", done == LUKS_DONE_FORMATTED ? "formatted" : "opened");
+	return 0;
+}
+
+static int step_inited(struct init_ctx *ctx, struct cerr *err)
+{
+	return init_measure(ctx, "cocoon:tdx_inited", err);
+}
+
+/* Not in this build: fail closed unless debug. */
+static int missing_part(struct init_ctx *ctx, const char *what, struct cerr *err)
+{
+	if (!ctx->mode.debug)
+		return cerr_setx(err, ENOSYS,
+		                 "%s is not in this build: refusing to go on without it", what);
+	fprintf(ctx->console,
+	        "cocoon-init: WARNING: %s is not in this build; skipped because "
+	        "this is a debug boot. A production boot stops here.\n",
+	        what);
+	note(err, "%s missing (debug boot only)", what);
+	return INIT_SKIPPED;
+}
+
+static int step_egress(struct init_ctx *ctx, struct cerr *err)
+{
+	/* TODO: lib/egress (nftables OUTPUT and FORWARD from x-cocoon.egress) */
+	return missing_part(ctx, "the egress firewall (lib/egress)", err);
+}
+
+static int write_conf(struct init_ctx *ctx, const char *abs, const char *text, struct cerr *err)
+{
+	char p[PATH_MAX];
+	int r;
+
+	if ((r = init_path(ctx, abs, p, err)) < 0 || (r = mkdir_parent(p, err)) < 0)
+		return r;
+	return write_file_atomic(p, text, strlen(text), 0644, err);
+}
+
+static int systemctl(struct init_ctx *ctx, const char *verb, const char *unit, struct cerr *err)
+{
+	const char *argv[] = {ctx->cmds.systemctl, verb, unit, NULL};
+
+	return run_cmd(ctx, argv, 0, err);
+}
+
+static int step_engine(struct init_ctx *ctx, struct cerr *err)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL;
+	int r;
+
+	if (ctx->spec.engine == COMPOSE_ENGINE_PODMAN) {
+		if ((r = engineconf_podman_policy(&ctx->spec, &a, err)) < 0 ||
+		    (r = engineconf_podman_registries(&ctx->spec, &b, err)) < 0 ||
+		    (r = write_conf(ctx, "/etc/containers/policy.json", a, err)) < 0 ||
+		    (r = write_conf(ctx, "/etc/containers/registries.conf", b, err)) < 0)
+			return r;
+		if ((r = systemctl(ctx, "start", "podman.socket", err)) < 0)
+			return r;
+		note(err, "podman: policy.json, registries.conf, podman.socket started");
+		return 0;
+	}
+	if ((r = engineconf_daemon_json(&ctx->spec, &a, err)) < 0 ||
+	    (r = engineconf_docker_dropin(&b, err)) < 0 ||
+	    (r = write_conf(ctx, "/etc/docker/daemon.json", a, err)) < 0 ||
+	    (r = write_conf(ctx, "/etc/systemd/system/docker.service.d/cocoon.conf", b, err)) < 0)
+		return r;
+	/* the plugin first: dockerd asks it about every request from the start */
+	if ((r = systemctl(ctx, "daemon-reload", NULL, err)) < 0 ||
+	    (r = systemctl(ctx, "start", "cocoon-authz.service", err)) < 0 ||
+	    (r = systemctl(ctx, "start", "docker.service", err)) < 0)
+		return r;
+	note(err, "docker: daemon.json, drop-in, cocoon-authz and docker started");
+	return 0;
+}
+
+static int step_workload(struct init_ctx *ctx, struct cerr *err)
+{
+	char p[PATH_MAX];
+	int r;
+
+	if ((r = init_path(ctx, ctx->workload_bin, p, err)) < 0)
+		return r;
+	if (access(p, X_OK) < 0)
+		return missing_part(ctx, "cocoon-workload", err);
+	if ((r = systemctl(ctx, "start", "cocoon-workload.service", err)) < 0)
+		return r;
+	note(err,
+	     "cocoon-workload started (it loads or pulls the images, then starts the services)");
+	return 0;
+}
+
+static int step_ready(struct init_ctx *ctx, struct cerr *err)
+{
+	(void)ctx;
+	note(err, "boot state: ready");
+	return 0;
+}
+
+const struct init_step init_steps[] = {
+    {"mounts", "mounting the spec and data shares", step_mounts},
+    {"spec", "copying, hashing and measuring the spec", step_spec},
+    {"gpu", "GPU ready gate", step_gpu},
+    {"keys", "sealed keys from the seal-server", step_keys},
+    {"disk", "persistent disk", step_disk},
+    {"inited", "measuring cocoon:tdx_inited", step_inited},
+    {"egress", "egress firewall", step_egress},
+    {"engine", "container engine and cocoon-authz", step_engine},
+    {"workload", "starting cocoon-workload", step_workload},
+    {"ready", "ready", step_ready},
+};
+const size_t init_n_steps = ARRAY_SIZE(init_steps);
+
+void init_ctx_init(struct init_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->console = stderr;
+	ctx->state_path = INIT_STATE_PATH;
+	ctx->sim_key_path = INIT_SIM_KEY_PATH;
+	ctx->disk_path = INIT_DISK_PATH;
+	ctx->workload_bin = INIT_WORKLOAD_BIN;
+	ctx->cmds = (struct init_cmds){.mount = "/usr/bin/mount",
+	                               .systemctl = "/usr/bin/systemctl",
+	                               .nvidia_smi = "/usr/bin/nvidia-smi",
+	                               .mkfs = "/usr/sbin/mkfs.ext4",
+	                               .timeout_ms = 120000,
+	                               .gpu_wait_ms = 120000,
+	                               .seal_timeout_ms = SEALC_TIMEOUT_MS};
+}
+
+void init_ctx_done(struct init_ctx *ctx)
+{
+	secure_wipe(ctx->disk_key, sizeof(ctx->disk_key));
+	ctx->have_disk_key = false;
+	if (ctx->have_spec)
+		compose_spec_free(&ctx->spec);
+	ctx->have_spec = false;
+	if (ctx->tee_ready)
+		tee_done(&ctx->tee);
+	ctx->tee_ready = false;
+}

@@ -1,0 +1,483 @@
+#!/usr/bin/env python3
+"""cocoon-init on generated guest trees, one case per run.
+
+usage: init_cases.py COCOON_INIT SEAL_SERVER COCOON_SPEC CASE   (CASE 'list' prints the names)
+
+Each case builds a guest / in a temporary directory: /proc/cmdline, the spec
+share at /mnt/spec (a spec prepared by the real cocoon-spec), the sim platform
+key, the persistent disk as an image file at /dev/disk/by-id/virtio-persistent,
+and stand-in scripts for mount, systemctl, nvidia-smi and the GPU attestation
+command that only log their arguments. A real seal-server (sim backend) answers
+on a unix socket. cocoon-init runs with --root on the tree and the sim TEE;
+its boot state, event log, sim RTMR file, keys and the disk image are checked
+afterwards. There is no device-mapper here, so the disk is checked with
+--disk-check-only (the key opens it, or a blank one is formatted; nothing is
+activated or mounted); failures are checked by the image's SHA-256.
+"""
+import hashlib
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+INIT = SEAL_SERVER = COCOON_SPEC = None
+CASES = {}
+DISK_SIZE = 40 << 20
+
+COMPOSE = """services:
+  web:
+    image: registry-1.docker.io/library/nginx@sha256:%s
+    restart: always
+x-cocoon:
+  engine: docker
+  registries: [registry-1.docker.io]
+"""
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def sha256_file(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+class SealServer:
+    def __init__(self, d):
+        self.sock = os.path.join(d, "seal.sock")
+        self.pk = os.path.join(d, "platform.key")
+        self.log = open(os.path.join(d, "seal-server.log"), "w+")
+        self.p = subprocess.Popen(
+            [SEAL_SERVER, "--listen", "unix:" + self.sock, "--secret-file",
+             os.path.join(d, "seal-state", "seal-sim.key"), "--write-platform-key", self.pk],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.p.poll() is not None:
+                raise AssertionError("seal-server exited:\n" + self.text())
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(self.sock)
+                s.close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("seal-server did not listen:\n" + self.text())
+
+    def text(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            self.p.wait(20)
+
+
+STANDIN = """#!/bin/sh
+echo "$(basename "$0") $*" >> "%s"
+exit 0
+"""
+
+
+class Guest:
+    """A generated guest tree."""
+
+    def __init__(self, d, name, seal, spec_files=None, words="cocoon.tee=sim cocoon.debug=1",
+                 disk=None, seal_addr=None):
+        self.d = d
+        self.root = os.path.join(d, name)
+        self.calls = os.path.join(d, name + "-calls.log")
+        r = self.root
+        for sub in ("proc", "mnt", "run/cocoon", "dev/disk/by-id", "bin", "var/log"):
+            os.makedirs(os.path.join(r, sub), exist_ok=True)
+        addr = seal_addr or "unix:" + seal.sock
+        with open(os.path.join(r, "proc/cmdline"), "w") as f:
+            f.write("console=ttyS0 root=/dev/vda ro %s cocoon.seal=%s\n" % (words, addr))
+        # the spec as the host shares it: prepared by cocoon-spec
+        src = os.path.join(d, name + "-src")
+        os.makedirs(src)
+        files = spec_files if spec_files is not None else {"docker-compose.yml": COMPOSE % ("a" * 64)}
+        for p, content in files.items():
+            os.makedirs(os.path.dirname(os.path.join(src, p)) or src, exist_ok=True)
+            with open(os.path.join(src, p), "w") as f:
+                f.write(content)
+        out = subprocess.run([COCOON_SPEC, "prepare", src, os.path.join(r, "mnt/spec")],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        self.spec_hash = out.stdout.strip().split()[-1]
+        shutil.copy(seal.pk, os.path.join(r, "run/cocoon/sim-platform-key"))
+        self.disk = disk or os.path.join(d, name + "-disk.img")
+        if not os.path.exists(self.disk):
+            with open(self.disk, "wb") as f:
+                f.truncate(DISK_SIZE)
+        os.symlink(self.disk, os.path.join(r, "dev/disk/by-id/virtio-persistent"))
+        self.cmds = {}
+        for tool in ("mount", "systemctl", "nvidia-smi", "gpu-attest", "mkfs.ext4"):
+            p = os.path.join(d, name + "-" + tool)
+            with open(p, "w") as f:
+                f.write(STANDIN % self.calls)
+            os.chmod(p, 0o755)
+            self.cmds[tool] = p
+
+    def run(self, *extra, check_only=True):
+        args = self.run_args(*extra, check_only=check_only)
+        self.result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        sys.stdout.write("--- cocoon-init exited %d\n%s%s" % (
+            self.result.returncode, self.result.stdout, self.result.stderr))
+        return self.result
+
+    def run_args(self, *extra, check_only=True):
+        args = [INIT, "--root", self.root, "--mount-cmd", self.cmds["mount"],
+                "--systemctl-cmd", self.cmds["systemctl"], "--nvidia-smi-cmd",
+                self.cmds["nvidia-smi"], "--gpu-attest-cmd", self.cmds["gpu-attest"],
+                "--mkfs-cmd", self.cmds["mkfs.ext4"], "--seal-timeout-ms", "3000",
+                "--cmd-timeout-ms", "10000"]
+        if check_only:
+            args.append("--disk-check-only")
+        return args + list(extra)
+
+    def path(self, p):
+        return os.path.join(self.root, p.lstrip("/"))
+
+    def state(self):
+        with open(self.path("/run/cocoon/boot-state")) as f:
+            return f.read()
+
+    def call_log(self):
+        try:
+            with open(self.calls) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def key(self, name):
+        with open(self.path("/run/cocoon/keys/" + name), "rb") as f:
+            return f.read()
+
+    def evlog(self):
+        with open(self.path("/var/log/tdx-attestation.log")) as f:
+            return f.read().splitlines()
+
+    def rtmr3(self):
+        with open(self.path("/run/cocoon/sim-rtmr"), "rb") as f:
+            data = f.read()
+        assert len(data) == 192, len(data)
+        return data[144:192]
+
+    def assert_failed(self, step, *words):
+        r = self.result
+        assert r.returncode == 1, r.returncode
+        st = self.state()
+        assert st.startswith("failed: %s: " % step), st
+        assert st.count("\n") == 1 and st.endswith("\n"), repr(st)
+        lines = [l for l in r.stderr.splitlines() if "FAILED" in l]
+        assert len(lines) == 1 and (" %s FAILED: " % step) in lines[0], r.stderr
+        for w in words:
+            assert w in st, (w, st)
+        # nothing after the failed step ran
+        assert "ready" not in r.stderr.split("FAILED")[1], r.stderr
+
+
+def replay(lines):
+    rtmr = bytes(48)
+    for m in lines:
+        rtmr = hashlib.sha384(rtmr + hashlib.sha384(m.encode()).digest()).digest()
+    return rtmr
+
+
+def with_seal(fn):
+    def wrapped():
+        with tempfile.TemporaryDirectory(prefix="cocoon-init-") as d:
+            seal = SealServer(d)
+            try:
+                fn(d, seal)
+            finally:
+                seal.stop()
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+@case
+@with_seal
+def happy_path(d, seal):
+    g = Guest(d, "g", seal)
+    r = g.run()
+    assert r.returncode == 0, r.returncode
+    assert g.state() == "ready\n", g.state()
+    for i, name in enumerate(["mounts", "spec", "gpu", "keys", "disk", "inited", "egress",
+                              "engine", "workload", "ready"]):
+        assert "[step %d/10] %s " % (i + 1, name) in r.stderr, name
+    ev = g.evlog()
+    assert ev == ["cocoon:spec.tree=" + g.spec_hash, "cocoon:cocoon_debug", "cocoon:tee=sim",
+                  "cocoon:tdx_inited"], ev
+    assert replay(ev) == g.rtmr3(), "the event log does not replay to the sim RTMR3"
+    for name in ("disk_encryption", "app"):
+        st = os.stat(g.path("/run/cocoon/keys/" + name))
+        assert stat.S_IMODE(st.st_mode) == 0o400, oct(st.st_mode)
+        assert st.st_size == 32
+    assert stat.S_IMODE(os.stat(g.path("/run/cocoon/keys")).st_mode) == 0o700
+    assert g.key("disk_encryption") != g.key("app")
+    # the copy is what was hashed, and it is the share's content
+    with open(g.path("/spec/docker-compose.yml")) as a, open(g.path("/mnt/spec/docker-compose.yml")) as b:
+        assert a.read() == b.read()
+    calls = g.call_log()
+    assert "mount -t virtiofs -o ro,nosuid,nodev,noexec spec %s" % g.path("/mnt/spec") in calls, calls
+    assert "mount -t virtiofs -o nosuid,nodev,noexec data %s" % g.path("/data") in calls, calls
+    assert "mount -t tmpfs" in calls
+    assert calls.index("systemctl start cocoon-authz.service") < calls.index("systemctl start docker.service"), calls
+    assert "nvidia-smi" not in calls and "gpu-attest" not in calls, calls
+    with open(g.path("/etc/docker/daemon.json")) as f:
+        dj = f.read()
+    assert "cocoon-authz" in dj and "unix:///var/run/docker.sock" in dj, dj
+    assert os.path.exists(g.path("/etc/systemd/system/docker.service.d/cocoon.conf"))
+    # a blank disk was formatted as LUKS2
+    with open(g.disk, "rb") as f:
+        assert f.read(6) == b"LUKS\xba\xbe"
+    assert "WARNING" in r.stderr and "sim" in r.stderr
+    assert "lib/egress" in r.stderr and "cocoon-workload" in r.stderr
+
+
+@case
+@with_seal
+def reboot_same_spec_same_key(d, seal):
+    g1 = Guest(d, "g1", seal)
+    assert g1.run().returncode == 0
+    g2 = Guest(d, "g2", seal, disk=g1.disk)
+    assert g2.run().returncode == 0, g2.state()
+    assert g1.key("app") == g2.key("app")
+    assert g1.key("disk_encryption") == g2.key("disk_encryption")
+    assert "[step 5/10] disk done: opened" in g2.result.stderr, g2.result.stderr
+
+
+@case
+@with_seal
+def spec_change_changes_key(d, seal):
+    g1 = Guest(d, "g1", seal)
+    g2 = Guest(d, "g2", seal, spec_files={"docker-compose.yml": COMPOSE % ("b" * 64)})
+    assert g1.run().returncode == 0
+    assert g2.run().returncode == 0
+    assert g1.spec_hash != g2.spec_hash
+    assert g1.key("app") != g2.key("app")
+    assert g1.key("disk_encryption") != g2.key("disk_encryption")
+
+
+@case
+@with_seal
+def disk_other_key_untouched(d, seal):
+    g1 = Guest(d, "g1", seal)
+    assert g1.run().returncode == 0  # formats the disk with spec A's key
+    before = sha256_file(g1.disk)
+    g2 = Guest(d, "g2", seal, spec_files={"docker-compose.yml": COMPOSE % ("c" * 64)},
+               disk=g1.disk)
+    g2.run()
+    g2.assert_failed("disk", "does not open", "not touched")
+    assert sha256_file(g1.disk) == before, "the disk image changed"
+    assert "systemctl" not in g2.call_log()
+
+
+@case
+@with_seal
+def disk_not_luks_untouched(d, seal):
+    disk = os.path.join(d, "other.img")
+    with open(disk, "wb") as f:
+        f.truncate(DISK_SIZE)
+        f.seek(4096)
+        f.write(b"somebody's data")
+    before = sha256_file(disk)
+    g = Guest(d, "g", seal, disk=disk)
+    g.run()
+    g.assert_failed("disk", "not touched")
+    assert sha256_file(disk) == before, "the disk image changed"
+
+
+@case
+@with_seal
+def seal_unreachable(d, seal):
+    g = Guest(d, "g", seal, seal_addr="unix:" + os.path.join(d, "nobody.sock"))
+    g.run()
+    g.assert_failed("keys", "disk_encryption", "nobody.sock")
+    assert "retrying" in g.result.stderr
+    assert not os.path.exists(g.path("/run/cocoon/keys/disk_encryption"))
+    assert sha256_file(g.disk) == hashlib.sha256(bytes(DISK_SIZE)).hexdigest()
+
+
+@case
+def seal_server_late():
+    # the seal-server comes up 1.5 s after cocoon-init started: step 4 retries
+    with tempfile.TemporaryDirectory(prefix="cocoon-init-") as d:
+        first = SealServer(d)  # only for the platform key and the secret
+        first.stop()
+        assert not os.path.exists(first.sock)
+        g = Guest(d, "g", first)
+        args = g.run_args()
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        seal = SealServer(d)
+        try:
+            out, errs = p.communicate(timeout=60)
+        finally:
+            seal.stop()
+        sys.stdout.write(errs)
+        assert p.returncode == 0, errs
+        assert "retrying" in errs
+        assert g.state() == "ready\n"
+
+
+@case
+@with_seal
+def spec_symlink_refused(d, seal):
+    g = Guest(d, "g", seal)
+    os.symlink("/etc/passwd", g.path("/mnt/spec/passwd"))
+    g.run()
+    g.assert_failed("spec", "symlink", "passwd")
+    assert not os.path.exists(g.path("/var/log/tdx-attestation.log")), "measured anyway"
+    assert not os.path.exists(g.path("/spec/passwd"))
+
+
+@case
+@with_seal
+def spec_fifo_refused(d, seal):
+    g = Guest(d, "g", seal)
+    os.mkfifo(g.path("/mnt/spec/pipe"))
+    g.run()
+    g.assert_failed("spec", "pipe", "not a regular file")
+
+
+@case
+@with_seal
+def spec_big_file_refused(d, seal):
+    g = Guest(d, "g", seal)
+    with open(g.path("/mnt/spec/big.bin"), "wb") as f:
+        f.truncate(10 * 1024 * 1024 + 1)
+    g.run()
+    g.assert_failed("spec", "big.bin")
+
+
+@case
+@with_seal
+def spec_rules_checked_in_guest(d, seal):
+    g = Guest(d, "g", seal, spec_files={"docker-compose.yml": (COMPOSE % ("a" * 64)).replace(
+        "restart: always", "privileged: true")})
+    g.run()
+    g.assert_failed("spec", "privileged")
+
+
+@case
+@with_seal
+def production_measurements(d, seal):
+    # No cocoon_debug: nothing says debug in the event log. The disk is not
+    # blank and not LUKS, so step 5 refuses it before anything would be
+    # activated (a production boot activates the disk through device-mapper,
+    # which this test must not do to the machine it runs on). That the egress
+    # and workload steps fail closed without debug is in unit/cocoon_init.
+    disk = os.path.join(d, "other.img")
+    with open(disk, "wb") as f:
+        f.truncate(DISK_SIZE)
+        f.write(b"\x01")
+    before = sha256_file(disk)
+    g = Guest(d, "g", seal, words="cocoon.tee=sim", disk=disk)
+    g.run(check_only=False)
+    g.assert_failed("disk", "not touched")
+    ev = g.evlog()
+    assert ev == ["cocoon:spec.tree=" + g.spec_hash, "cocoon:tee=sim"], ev
+    assert replay(ev) == g.rtmr3()
+    assert sha256_file(disk) == before
+
+
+@case
+@with_seal
+def check_only_refused_without_debug(d, seal):
+    g = Guest(d, "g", seal, words="cocoon.tee=sim")
+    g.run()
+    g.assert_failed("disk", "debug")
+    assert sha256_file(g.disk) == hashlib.sha256(bytes(DISK_SIZE)).hexdigest()
+
+
+@case
+@with_seal
+def gpu_gate(d, seal):
+    g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon_gpu")
+    open(g.path("/dev/nvidiactl"), "w").close()
+    r = g.run()
+    assert r.returncode == 0, g.state()
+    calls = g.call_log()
+    assert calls.index("gpu-attest") < calls.index("nvidia-smi conf-compute -srs 1"), calls
+    ev = g.evlog()
+    assert ev[3] == "cocoon:gpu=cc-ready" and ev[-1] == "cocoon:tdx_inited", ev
+    assert replay(ev) == g.rtmr3()
+
+
+@case
+@with_seal
+def gpu_driver_missing(d, seal):
+    g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon_gpu")
+    g.run("--gpu-wait-ms", "300")
+    g.assert_failed("gpu", "nvidia driver")
+    assert "nvidia-smi" not in g.call_log()
+
+
+@case
+@with_seal
+def gpu_attestation_fails(d, seal):
+    g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon_gpu")
+    open(g.path("/dev/nvidiactl"), "w").close()
+    with open(g.cmds["gpu-attest"], "w") as f:
+        f.write("#!/bin/sh\necho 'GPU evidence does not verify'\nexit 3\n")
+    g.run()
+    g.assert_failed("gpu", "GPU attestation failed", "does not verify")
+    assert "nvidia-smi" not in g.call_log()
+    assert not os.path.exists(g.path("/run/cocoon/keys/app"))
+
+
+@case
+@with_seal
+def ninep_shares(d, seal):
+    g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon.fs=9p")
+    assert g.run().returncode == 0
+    assert "mount -t 9p -o trans=virtio,version=9p2000.L,ro,nosuid,nodev,noexec spec" in g.call_log()
+
+
+@case
+@with_seal
+def mount_fails(d, seal):
+    g = Guest(d, "g", seal)
+    with open(g.cmds["mount"], "w") as f:
+        f.write("#!/bin/sh\necho 'mount: unknown filesystem type virtiofs' >&2\nexit 32\n")
+    g.run()
+    g.assert_failed("mounts", "unknown filesystem type")
+
+
+@case
+@with_seal
+def bad_cmdline(d, seal):
+    g = Guest(d, "g", seal, words="cocoon.tee=sev cocoon.debug=1")
+    r = g.run()
+    assert r.returncode == 1
+    assert g.state().startswith("failed: cmdline: "), g.state()
+    assert "cocoon.tee=sev" in g.state()
+
+
+def main():
+    global INIT, SEAL_SERVER, COCOON_SPEC
+    if len(sys.argv) == 2 and sys.argv[1] == "list" or len(sys.argv) == 5 and sys.argv[4] == "list":
+        print("\n".join(CASES))
+        return 0
+    INIT, SEAL_SERVER, COCOON_SPEC, name = sys.argv[1:5]
+    CASES[name]()
+    print("PASS", name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
