@@ -215,8 +215,13 @@ static int wait_socket(struct run *r, const char *path, struct child *ch, bool d
 
 		if (!do_connect && stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 			return 0;
+		if (strlen(path) >= sizeof(sa.sun_path))
+			return cerr_setx(err, ENAMETOOLONG,
+			                 "socket path '%s' is longer than %zu bytes: use a shorter "
+			                 "run directory",
+			                 path, sizeof(sa.sun_path) - 1);
 		fd = do_connect ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		memcpy(sa.sun_path, path, strlen(path) + 1);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 			return fd;
 		if (fd >= 0)
