@@ -18,6 +18,9 @@
  * reports a guest failure). With testinit.hold=1 it waits for the ACPI power
  * button first, so a test can stop the VM through QMP.
  *
+ * With testinit.mode=programs it runs the project's guest programs instead
+ * (see the section of that name below and tests/integration/guest_runs.py).
+ *
  * Test code: simple and loud rather than general. No libc beyond syscalls.
  */
 #include <dirent.h>
