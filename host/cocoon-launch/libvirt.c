@@ -141,13 +141,20 @@ int libvirt_domain_xml(FILE *f, const struct lcfg *c, struct cerr *err)
 	for (size_t i = 0; i < p.n_shares; i++) {
 		const struct plan_share *s = &p.shares[i];
 
-		fputs("    <filesystem type='mount' accessmode='passthrough'>\n", f);
 		if (c->fs == LCFG_FS_VIRTIOFS) {
-			fputs("      <driver type='virtiofs' queue='1024'/>\n", f);
+			fputs("    <filesystem type='mount' accessmode='passthrough'>\n"
+			      "      <driver type='virtiofs' queue='1024'/>\n",
+			      f);
 			if (c->virtiofsd)
 				xline(f, "      <binary path='", c->virtiofsd, "'/>\n");
 		} else {
-			fputs("      <driver type='path'/>\n", f);
+			/* squash is libvirt's name for security_model=none, as on the
+			 * QEMU line: QEMU, which libvirt runs unprivileged, does not
+			 * try to give files the guest's owners (passthrough would, and
+			 * every create from the guest's root would fail with EPERM) */
+			fputs("    <filesystem type='mount' accessmode='squash'>\n"
+			      "      <driver type='path'/>\n",
+			      f);
 		}
 		xline(f, "      <source dir='", s->dir, "'/>\n");
 		fprintf(f, "      <target dir='%s'/>\n", s->tag);

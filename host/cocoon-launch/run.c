@@ -349,6 +349,9 @@ static void health_read(struct run *r)
 		log_info("guest ready %lld ms after QEMU started: %s", (long long)since(r),
 		         (const char *)msg);
 		json_object_put(o);
+		/* the vport carries one peer at a time: let health-client in */
+		close(r->health);
+		r->health = -1;
 		return;
 	}
 	failed = !o || json_object_object_get_ex(o, "error", &error) ||

@@ -2,17 +2,38 @@
 # Builds the test guest's initramfs: the static test init as /init and the
 # kernel modules it needs (with their dependencies, in load order, taken from
 # the unpacked Debian kernel package so that the versions match).
-# Usage: mkinitramfs.sh KERNEL_DIR TESTINIT OUT.cpio
-#   KERNEL_DIR  what tests/guest/fetch.sh kernel printed
+# Usage: mkinitramfs.sh KERNEL_DIR TESTINIT OUT.cpio [OPTIONS]
+#   KERNEL_DIR        what tests/guest/fetch.sh kernel printed
+#   --module NAME     one more kernel module (with its dependencies)
+#   --bin PROGRAM     PROGRAM as /bin/NAME, with the shared libraries ldd
+#                     lists at their paths (the programs are not static:
+#                     Debian ships no static libcryptsetup, and sanitizer
+#                     builds cannot be static)
+#   --file SRC DST    one more file
 set -euo pipefail
 kdir=$1 init=$2 out=$3
+shift 3
 ver=$(cat "$kdir/version")
 mods=$kdir/root/lib/modules/$ver
 want=(virtio_pci virtio_blk virtio_console virtiofs 9p 9pnet_virtio algif_hash evdev button)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/modules" "$work/dev" "$work/proc" "$work/sys" "$work/mnt"
+mkdir -p "$work/modules" "$work/dev" "$work/proc" "$work/sys" "$work/mnt" "$work/bin"
 cp "$init" "$work/init"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--module) want+=("$2"); shift 2 ;;
+	--bin)
+		cp "$2" "$work/bin/$(basename "$2")"
+		for lib in $(ldd "$2" | grep -oE '/[^ ]+'); do
+			mkdir -p "$work$(dirname "$lib")"
+			cp -L "$lib" "$work$lib"
+		done
+		shift 2 ;;
+	--file) mkdir -p "$work$(dirname "$3")"; cp "$2" "$work$3"; shift 3 ;;
+	*) echo "mkinitramfs: unknown option $1" >&2; exit 2 ;;
+	esac
+done
 declare -A seen=()
 order=()
 # depth-first over modules.dep: dependencies before the module

@@ -18,6 +18,9 @@
  * reports a guest failure). With testinit.hold=1 it waits for the ACPI power
  * button first, so a test can stop the VM through QMP.
  *
+ * With testinit.mode=programs it runs the project's guest programs instead
+ * (see the section of that name below and tests/integration/guest_runs.py).
+ *
  * Test code: simple and loud rather than general. No libc beyond syscalls.
  */
 #include <dirent.h>
@@ -26,6 +29,7 @@
 #include <linux/if_alg.h>
 #include <linux/input.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +42,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,16 +115,42 @@ struct hasher {
 	int tfm, op;
 };
 
-static int hash_open(struct hasher *h)
+static int hash_open_alg(struct hasher *h, const char *alg)
 {
-	struct sockaddr_alg sa = {
-	    .salg_family = AF_ALG, .salg_type = "hash", .salg_name = "sha256"};
+	struct sockaddr_alg sa = {.salg_family = AF_ALG, .salg_type = "hash"};
+
+	snprintf((char *)sa.salg_name, sizeof(sa.salg_name), "%s", alg);
 
 	h->tfm = socket(AF_ALG, SOCK_SEQPACKET, 0);
 	if (h->tfm < 0 || bind(h->tfm, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -1;
 	h->op = accept(h->tfm, NULL, 0);
 	return h->op < 0 ? -1 : 0;
+}
+
+static int hash_open(struct hasher *h)
+{
+	return hash_open_alg(h, "sha256");
+}
+
+/* one-shot digest of n bytes through AF_ALG; false when the kernel lacks alg */
+static bool digest(const char *alg, const void *p, size_t n, unsigned char *out, size_t outlen)
+{
+	struct hasher h;
+	bool ok;
+
+	if (hash_open_alg(&h, alg) < 0)
+		return false;
+	ok = send(h.op, p, n, 0) == (ssize_t)n && read(h.op, out, outlen) == (ssize_t)outlen;
+	close(h.op);
+	close(h.tfm);
+	return ok;
+}
+
+static void hex(const unsigned char *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
 }
 
 static void hash_put(struct hasher *h, const void *p, size_t n)
@@ -417,6 +448,301 @@ static void wait_power_button(void)
 	}
 }
 
+/* ---- testinit.mode=programs: the guest programs themselves ----
+ *
+ * The initramfs also holds seal-client, seal-server, health-monitor and
+ * cocoon-disk under /bin (dynamic, with their libraries) and the host
+ * seal-server's sim platform key as /sim-platform-key. This mode does what
+ * cocoon-init will do with them, in its order, and reports each step:
+ *   - RTMR3 (sim file) extended with cocoon:spec.tree=<the share's spec.tree>;
+ *   - seal-client --tee sim over the seal vport: "RESULT seal-key-sha256 <hex>"
+ *     (the key itself never leaves the guest);
+ *   - seal-server and seal-client both in this guest over vsock loopback (CID 1);
+ *   - cocoon-disk on the persistent disk, per testinit.disk: format (blank ->
+ *     LUKS2, marker written through dm-crypt, closed), reopen (marker read back),
+ *     refuse (the key must not open it);
+ *   - health-monitor on the health vport with boot state "ready" and a workload
+ *     state, until the power button.
+ */
+static const char *const prog_env[] = {"PATH=/bin", "ASAN_OPTIONS=detect_leaks=0", NULL};
+
+static pid_t spawn(char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execve(argv[0], argv, (char *const *)prog_env);
+		say("exec %s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* exit status of argv, -1 when it did not exit normally */
+static int run_prog(char *const argv[])
+{
+	int st;
+	pid_t pid = spawn(argv);
+
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static bool write_small(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	bool ok = fd >= 0 && write(fd, p, n) == (ssize_t)n;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* sim RTMRs: 4 x 48 bytes (lib/tee.c); RTMR3 = SHA384(RTMR3 || SHA384(msg)) */
+static bool extend_rtmr3(const char *msg)
+{
+	unsigned char rtmr[4 * 48] = {0}, buf[96];
+	char line[300];
+	int fd = open("/run/cocoon/sim-rtmr", O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, rtmr, sizeof(rtmr)) != (ssize_t)sizeof(rtmr))
+			memset(rtmr, 0, sizeof(rtmr));
+		close(fd);
+	}
+	memcpy(buf, rtmr + 3 * 48, 48);
+	if (!digest("sha384", msg, strlen(msg), buf + 48, 48) ||
+	    !digest("sha384", buf, sizeof(buf), rtmr + 3 * 48, 48))
+		return false;
+	snprintf(line, sizeof(line), "%s\n", msg);
+	fd = open("/var/log/tdx-attestation.log", O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0 || write(fd, line, strlen(line)) < 0)
+		return false;
+	close(fd);
+	return write_small("/run/cocoon/sim-rtmr", rtmr, sizeof(rtmr));
+}
+
+static bool file_sha256(const char *path, char out[65])
+{
+	unsigned char b[64], d[32];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof(b)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n != 32 || !digest("sha256", b, 32, d, 32))
+		return false;
+	hex(d, 32, out);
+	return true;
+}
+
+static void wait_file(const char *path, int ms)
+{
+	struct stat st;
+
+	for (int i = 0; i < ms / 50 && stat(path, &st) < 0; i++)
+		usleep(50 * 1000);
+}
+
+static void prog_seal(void)
+{
+	char tree[80] = "", msg[128], sum[65];
+
+	read_small("/mnt/spec/spec.tree", tree, sizeof(tree));
+	snprintf(msg, sizeof(msg), "cocoon:spec.tree=%s", tree);
+	check(tree[0] && extend_rtmr3(msg), "rtmr3-spec-tree", msg);
+	check(extend_rtmr3("cocoon:cocoon_debug"), "rtmr3-debug", NULL);
+
+	char *sc[] = {"/bin/seal-client",
+	              "--tee",
+	              "sim",
+	              "--sim-platform-key",
+	              "/sim-platform-key",
+	              "--connect",
+	              "vport:seal",
+	              "-k",
+	              "disk_encryption",
+	              "-o",
+	              "/run/cocoon/keys/disk_encryption",
+	              "--timeout",
+	              "60000",
+	              NULL};
+	int rc = run_prog(sc);
+	bool ok = rc == 0 && file_sha256("/run/cocoon/keys/disk_encryption", sum);
+	check(ok, "seal-vport", NULL);
+	if (ok)
+		say("RESULT seal-key-sha256 %s", sum);
+
+	/* both ends in this guest over vsock loopback */
+	char *ss[] = {"/bin/seal-server",
+	              "--backend",
+	              "sim",
+	              "--listen",
+	              "vsock:any:12345",
+	              "--secret-file",
+	              "/run/seal-sim.key",
+	              "--write-platform-key",
+	              "/run/guest-platform-key",
+	              "-q",
+	              NULL};
+	pid_t srv = spawn(ss);
+	wait_file("/run/guest-platform-key", 20000);
+	char *lc[] = {"/bin/seal-client",
+	              "--tee",
+	              "sim",
+	              "--sim-platform-key",
+	              "/run/guest-platform-key",
+	              "--connect",
+	              "vsock:1:12345",
+	              "-k",
+	              "app",
+	              "-o",
+	              "/run/app.key",
+	              "--timeout",
+	              "30000",
+	              NULL};
+	rc = run_prog(lc);
+	ok = rc == 0 && file_sha256("/run/app.key", sum);
+	check(ok, "seal-vsock-loopback", ok ? "vsock:1:12345, 32-byte key" : NULL);
+	if (srv > 0) {
+		kill(srv, SIGTERM);
+		waitpid(srv, NULL, 0);
+	}
+}
+
+static const char marker[] = "cocoon test data, written through dm-crypt in the first boot\n";
+
+static void prog_disk(void)
+{
+	char mode[16], dev[300] = "", serial[64], p[300];
+	DIR *d = opendir("/sys/block");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		snprintf(p, sizeof(p), "/sys/block/%s/serial", e->d_name);
+		if (!strncmp(e->d_name, "vd", 2) && read_small(p, serial, sizeof(serial)) &&
+		    !strcmp(serial, "persistent"))
+			snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);
+	}
+	if (d)
+		closedir(d);
+	param("testinit.disk", mode, sizeof(mode));
+	if (!mode[0])
+		return;
+	check(dev[0], "disk-found", dev);
+	char *open_args[] = {"/bin/cocoon-disk",
+	                     "-k",
+	                     "/run/cocoon/keys/disk_encryption",
+	                     "open",
+	                     dev,
+	                     "persist",
+	                     NULL,
+	                     NULL};
+	char *close_args[] = {"/bin/cocoon-disk", "close", "persist", NULL};
+	char buf[sizeof(marker)] = "";
+	int rc, fd;
+
+	if (!strcmp(mode, "refuse")) {
+		/* as cocoon-init runs it: a blank disk would be formatted, a LUKS
+		 * disk that this key does not open must be refused, untouched */
+		rc = run_prog(open_args);
+		snprintf(p, sizeof(p), "exit %d", rc);
+		check(rc == 1 && access("/dev/mapper/persist", F_OK) < 0, "disk-wrong-key-refused",
+		      p);
+		return;
+	}
+	if (!strcmp(mode, "reopen")) {
+		/* insert --no-format before the command */
+		memmove(open_args + 4, open_args + 3, 3 * sizeof(char *));
+		open_args[3] = "--no-format";
+	}
+	rc = run_prog(open_args);
+	snprintf(p, sizeof(p), "cocoon-disk open: exit %d", rc);
+	check(rc == 0 && access("/dev/mapper/persist", F_OK) == 0, "disk-open", p);
+	fd = open("/dev/mapper/persist", O_RDWR | O_SYNC);
+	if (!strcmp(mode, "format"))
+		check(fd >= 0 && pwrite(fd, marker, sizeof(marker), 0) == (ssize_t)sizeof(marker) &&
+		          fsync(fd) == 0,
+		      "disk-write", fd < 0 ? strerror(errno) : NULL);
+	else
+		check(fd >= 0 && pread(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) &&
+		          !memcmp(buf, marker, sizeof(marker)),
+		      "disk-data-intact", fd < 0 ? strerror(errno) : NULL);
+	if (fd >= 0)
+		close(fd);
+	rc = run_prog(close_args);
+	snprintf(p, sizeof(p), "exit %d", rc);
+	check(rc == 0 && access("/dev/mapper/persist", F_OK) < 0, "disk-close", p);
+}
+
+static const char workload_state[] =
+    "{\"version\":1,\"updated\":1764115200,\"engine\":\"docker\",\"services\":["
+    "{\"name\":\"hello\",\"image\":\"demo/hello@sha256:"
+    "abababababababababababababababababababababababababababababababab\","
+    "\"container_id\":\"c0ffee\",\"state\":\"running\",\"health\":\"healthy\","
+    "\"restarts\":0,\"started_at\":\"2026-11-26T00:00:00Z\"}]}\n";
+
+/* what udev does for virtio-serial: /dev/virtio-ports/NAME -> /dev/vportNpM */
+static void vport_links(void)
+{
+	DIR *d = opendir("/sys/class/virtio-ports");
+	struct dirent *e;
+
+	mkdir("/dev/virtio-ports", 0755);
+	while (d && (e = readdir(d))) {
+		char p[300], n[64], dev[300];
+
+		snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name", e->d_name);
+		if (e->d_name[0] == '.' || !read_small(p, n, sizeof(n)) || !n[0])
+			continue;
+		snprintf(p, sizeof(p), "/dev/virtio-ports/%s", n);
+		snprintf(dev, sizeof(dev), "../%s", e->d_name);
+		check(symlink(dev, p) == 0, "vport-link", p);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void programs(void)
+{
+	char fs[32];
+	bool ninep = !strcmp(param("cocoon.fs", fs, sizeof(fs)), "9p");
+
+	vport_links();
+
+	mkdir("/run", 0755);
+	mkdir("/tmp", 01777);
+	mkdir("/var", 0755);
+	mkdir("/var/log", 0755);
+	mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, NULL);
+	mkdir("/run/cocoon", 0755);
+	mkdir("/run/cocoon/keys", 0700);
+	mkdir("/mnt", 0755);
+	mkdir("/mnt/spec", 0755);
+	check(mount("spec", "/mnt/spec", ninep ? "9p" : "virtiofs",
+	            MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	            ninep ? "trans=virtio,version=9p2000.L" : NULL) == 0,
+	      "mount-spec", NULL);
+	prog_seal();
+	prog_disk();
+
+	/* health-monitor answers the launcher and then health-client */
+	write_small("/run/cocoon/boot-state", "ready\n", 6);
+	write_small("/run/cocoon/workload-state.json", workload_state, strlen(workload_state));
+	open_inputs();
+	char *hm[] = {"/bin/health-monitor", "--listen", "vport:health", "--tee", "sim",
+	              "--systemctl",         "none",     "--journalctl", "none",  NULL};
+	pid_t mon = spawn(hm);
+	check(mon > 0, "health-monitor-started", NULL);
+	wait_power_button();
+	if (mon > 0) {
+		kill(mon, SIGTERM);
+		waitpid(mon, NULL, 0);
+	}
+}
+
 int main(void)
 {
 	char v[64];
@@ -434,15 +760,19 @@ int main(void)
 
 	check(!strcmp(param("cocoon.tee", v, sizeof(v)), "sim"), "cmdline-tee-sim", v);
 	check(!strcmp(param("cocoon.health", v, sizeof(v)), "vport:health"), "cmdline-health", v);
-	check_disks();
-	check_shares();
-	check_seal();
-	bool hold = param("testinit.hold", v, sizeof(v))[0] == '1';
-	if (hold)
-		open_inputs();
-	serve_health();
-	if (hold && !failures)
-		wait_power_button();
+	if (!strcmp(param("testinit.mode", v, sizeof(v)), "programs")) {
+		programs();
+	} else {
+		check_disks();
+		check_shares();
+		check_seal();
+		bool hold = param("testinit.hold", v, sizeof(v))[0] == '1';
+		if (hold)
+			open_inputs();
+		serve_health();
+		if (hold && !failures)
+			wait_power_button();
+	}
 	say("%s: %d checks failed", failures ? "FAILED" : "ALL PASSED", failures);
 	sync();
 	reboot(failures ? RB_AUTOBOOT : RB_POWER_OFF);
