@@ -1958,7 +1958,6 @@ static int service_body(const char *name, const struct ynode *svc, int dirfd,
 	json_object_object_add(top, "ExposedPorts", exposed);
 	json_object_object_add(hc, "PortBindings", bindings);
 	json_object_object_add(hc, "Mounts", mounts);
-	json_object_object_add(hc, "NetworkMode", json_object_new_string("bridge"));
 	for (size_t i = 0; i < svc->n && r >= 0; i += 2) {
 		const char *key = svc->v[i]->s;
 		const struct ynode *v = svc->v[i + 1];
