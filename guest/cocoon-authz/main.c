@@ -1,6 +1,6 @@
 /* cocoon-authz - the Docker authorization plugin of Docker mode.
  *
- *   cocoon-authz --spec DIR [--socket PATH] [--load-window FILE]
+ *   cocoon-authz --spec DIR [--socket PATH] [--load-window FILE] [--verified FILE]
  *   cocoon-authz --spec DIR --check FILE     decide one recorded AuthZReq
  *
  * Serves dockerd's plugin protocol (HTTP over a unix socket, here through
