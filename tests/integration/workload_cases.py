@@ -11,6 +11,7 @@ argument. `web` comes from an OCI image layout archive written here by hand
 pulled by digest from the local registry. Skips (77) without root or the
 Docker packages.
 """
+import gzip
 import hashlib
 import io
 import json
@@ -70,16 +71,18 @@ def sha(b):
     return "sha256:" + hashlib.sha256(b).hexdigest()
 
 
-def oci_archive(layer, cmd):
-    """An OCI image layout tar with one uncompressed layer; returns (tar, manifest digest)."""
+def oci_archive(layer, cmd, gz=False, diff_id=None):
+    """An OCI image layout tar with one layer (uncompressed, or gzip with gz);
+    returns (tar, manifest digest, config digest)."""
+    blob = gzip.compress(layer, mtime=0) if gz else layer
+    mt = "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if gz else "")
     cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": cmd},
-                      "rootfs": {"type": "layers", "diff_ids": [sha(layer)]}}).encode()
+                      "rootfs": {"type": "layers", "diff_ids": [diff_id or sha(layer)]}}).encode()
     man = json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                    "digest": sha(cfg), "size": len(cfg)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": sha(layer), "size": len(layer)}]}).encode()
+        "layers": [{"mediaType": mt, "digest": sha(blob), "size": len(blob)}]}).encode()
     idx = json.dumps({"schemaVersion": 2, "manifests": [{
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "digest": sha(man), "size": len(man)}]}).encode()
@@ -87,7 +90,7 @@ def oci_archive(layer, cmd):
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
         for name, data in (("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
                            ("index.json", idx), *((f"blobs/sha256/{sha(b)[7:]}", b)
-                                                  for b in (layer, cfg, man))):
+                                                  for b in (blob, cfg, man))):
             ti = tarfile.TarInfo(name)
             ti.size = len(data)
             t.addfile(ti, io.BytesIO(data))
@@ -95,7 +98,7 @@ def oci_archive(layer, cmd):
 
 
 class Run:
-    def __init__(self, f):
+    def __init__(self, f, gz=False, diff_id=None):
         self.f = f
         d = f.d
         src, exe = os.path.join(d, "serve.c"), os.path.join(d, "serve")
@@ -104,7 +107,7 @@ class Run:
         binary = open(exe, "rb").read()
         # web: from a verified archive
         self.web_layer = layer_tar(binary, b"web\n")
-        tar, self.web_digest, self.web_id = oci_archive(self.web_layer, ["/hello"])
+        tar, self.web_digest, self.web_id = oci_archive(self.web_layer, ["/hello"], gz, diff_id)
         self.images = os.path.join(d, "images")
         os.makedirs(self.images)
         self.archive = os.path.join(self.images, self.web_digest[7:] + ".tar")
@@ -247,6 +250,31 @@ def tampered_archive(f):
     assert f.docker("image", "inspect", w.web_id).returncode != 0, "loaded anyway"
     assert not os.path.exists(f.window)
     assert not os.path.exists(w.verified)
+
+
+@case
+def gzip_layer(f):
+    """A tar+gzip layer: verified by its compressed digest, loaded by dockerd
+    (which checks the diff_id of the uncompressed layer)."""
+    w = Run(f, gz=True)
+    w.engine_up(w.write_spec())
+    r = w.start(once=True)
+    assert r.returncode == 0, r.stderr
+    wait_for(serving(w.port, "hello from web"), "web serving", 30)
+    assert f.docker("image", "inspect", w.web_id).returncode == 0
+
+
+@case
+def gzip_layer_wrong_diff_id(f):
+    """Every blob verifies, but the config's diff_id is not the layer's
+    uncompressed digest: dockerd refuses the load, cocoon-workload fails."""
+    w = Run(f, gz=True, diff_id="sha256:" + "ab" * 32)
+    w.engine_up(w.write_spec())
+    r = w.start(once=True)
+    assert r.returncode != 0, r.stderr
+    assert "loading" in r.stderr, r.stderr
+    assert f.docker("image", "inspect", w.web_id).returncode != 0, "loaded anyway"
+    assert not os.path.exists(f.window)
 
 
 @case
