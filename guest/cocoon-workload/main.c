@@ -64,6 +64,7 @@ struct svc_run {
 	char cname[300];
 	char error[CERR_MSG_MAX];
 	bool started;
+	bool stopping; /* stopped by cocoon-workload on SIGTERM */
 };
 
 struct opts {
@@ -456,6 +457,7 @@ static json_object *service_state(struct engine *e, struct svc_run *sr)
 	json_object *o = json_object_new_object(), *c = NULL, *st;
 	struct cerr err = CERR_INIT;
 	const char *s, *h = NULL, *started = NULL, *cerror = NULL;
+	char policy_err[200] = "";
 	int64_t restarts = 0;
 
 	json_object_object_add(o, "name", json_object_new_string(sr->s->name));
@@ -473,13 +475,25 @@ static json_object *service_state(struct engine *e, struct svc_run *sr)
 		cerror = jpath_str(c, "State", "Error");
 		if (json_object_object_get_ex(c, "RestartCount", &st))
 			restarts = json_object_get_int64(st);
+		/* restarting is dockerd's job: say so when it did not (a service
+		 * stopped by us on SIGTERM is not running by design) */
+		if (!sr->stopping && s && !strcmp(s, "exited") &&
+		    (!strcmp(sr->s->restart, "always") ||
+		     !strcmp(sr->s->restart, "unless-stopped")))
+			snprintf(policy_err, sizeof(policy_err),
+			         "exited although its restart policy is %s: the engine did not "
+			         "restart it",
+			         sr->s->restart);
 	}
 	json_object_object_add(o, "state", json_object_new_string(s ? s : "unknown"));
 	json_object_object_add(o, "health", json_object_new_string(h ? h : "none"));
 	json_object_object_add(o, "restarts", json_object_new_int64(restarts));
 	json_object_object_add(o, "started_at", json_object_new_string(started ? started : ""));
-	json_object_object_add(o, "error",
-	                       json_object_new_string(cerror && *cerror ? cerror : sr->error));
+	if (cerror && *cerror)
+		json_object_object_add(o, "error", json_object_new_string(cerror));
+	else
+		json_object_object_add(
+		    o, "error", json_object_new_string(sr->error[0] ? sr->error : policy_err));
 	json_put(&c);
 	return o;
 }
@@ -513,6 +527,7 @@ static void stop_all(struct engine *e, struct svc_run *run, size_t n)
 		struct cerr err = CERR_INIT;
 		if (!run[i].id[0])
 			continue;
+		run[i].stopping = true;
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=10", run[i].id);
 		if (call_ok(e, "POST", path, NULL, 0, NULL, 30, NULL, &err) < 0 &&
 		    !strstr(err.msg, "304"))

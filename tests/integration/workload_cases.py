@@ -226,12 +226,18 @@ def serve_restart_stop(f):
         # the archive was loaded inside the window only: it is closed now
         assert not os.path.exists(f.window)
         assert open(w.verified).read() == f"{w.web_id} {w.web_image}\n"
+        # a service the engine does not bring back is reported as such
+        assert w.services()["web"]["error"] == "", w.services()
+        f.docker("stop", "-t", "1", cid, check=True)
+        wait_for(lambda: "did not restart" in w.services().get("web", {}).get("error", ""),
+                 "the policy error in the state file", 30)
     finally:
         w.proc.send_signal(signal.SIGTERM)
         rc = w.proc.wait(timeout=90)
     assert rc == 0, rc
     st = w.services()
     assert {s["state"] for s in st.values()} == {"exited"}, st
+    assert st["db"]["error"] == "", st
 
 
 @case
