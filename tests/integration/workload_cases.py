@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """cocoon-workload against a real dockerd + registry with cocoon-authz active.
 
-usage: workload_cases.py COCOON_WORKLOAD COCOON_AUTHZ CASE   (CASE 'list' prints the names)
+usage: workload_cases.py COCOON_WORKLOAD COCOON_AUTHZ HEALTH_MONITOR CASE
+       (CASE 'list' prints the names)
 
 The fixture (dockerfix.py) runs docker-registry, cocoon-authz and dockerd with
 a bridge of this run's own. The images hold one static binary: a tiny HTTP
@@ -28,7 +29,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dockerfix import NEEDED, Fixture, free_port, layer_tar, wait_for  # noqa: E402
 
-WORKLOAD = AUTHZ = None
+WORKLOAD = AUTHZ = MONITOR = None
 CASES = {}
 SKIP = 77
 
@@ -218,6 +219,14 @@ def serve_restart_stop(f):
                                                      "MaximumRetryCount": 5}
         # start order: db before web
         assert dbi["State"]["StartedAt"] <= info["State"]["StartedAt"]
+        # health-monitor reads the file as it is and passes every service on
+        r = subprocess.run([MONITOR, "--workload-state", w.state, "--nvml", "/nonexistent.so",
+                            "--once", "json", "containers"], capture_output=True, text=True,
+                           timeout=30)
+        hm = json.loads(r.stdout)
+        assert hm["state"] == "ok", hm
+        assert {x["name"]: x["state"] for x in hm["services"]} == {"web": "running",
+                                                                    "db": "running"}, hm
         # a crash (SIGKILL from outside) is restarted by dockerd per the policy
         os.kill(info["State"]["Pid"], signal.SIGKILL)
         wait_for(lambda: w.services().get("web", {}).get("restarts", 0) >= 1,
@@ -298,9 +307,9 @@ def unlisted_registry(f):
 
 
 def main():
-    global WORKLOAD, AUTHZ
-    WORKLOAD, AUTHZ = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    name = sys.argv[3]
+    global WORKLOAD, AUTHZ, MONITOR
+    WORKLOAD, AUTHZ, MONITOR = (os.path.abspath(a) for a in sys.argv[1:4])
+    name = sys.argv[4]
     if name == "list":
         print("\n".join(CASES))
         return 0
