@@ -56,9 +56,21 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-int engine_call(struct engine *e, const char *method, const char *path, const void *body,
-                size_t body_len, const char *content_type, long timeout_s, long *status,
-                char **reply, struct cerr *err)
+struct reader {
+	engine_read_fn fn;
+	void *ctx;
+};
+
+static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+{
+	struct reader *rd = ud;
+
+	return rd->fn(rd->ctx, (uint8_t *)buf, size * n);
+}
+
+static int call(struct engine *e, const char *method, const char *path, const void *body,
+                size_t body_len, struct reader *rd, uint64_t total, const char *content_type,
+                long timeout_s, long *status, char **reply, struct cerr *err)
 {
 	struct curl_slist *h = NULL;
 	struct wbuf w;
@@ -78,10 +90,17 @@ int engine_call(struct engine *e, const char *method, const char *path, const vo
 	curl_easy_setopt(e->c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e->c, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(e->c, CURLOPT_PROTOCOLS_STR, "http");
-	if (body) {
+	if (body || rd) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
 		h = curl_slist_append(h, ct);
 		h = curl_slist_append(h, "Expect:");
+	}
+	if (rd) {
+		curl_easy_setopt(e->c, CURLOPT_POST, 1L);
+		curl_easy_setopt(e->c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(e->c, CURLOPT_READDATA, rd);
+		curl_easy_setopt(e->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)total);
+	} else if (body) {
 		curl_easy_setopt(e->c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(e->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	} else if (!strcmp(method, "POST")) {
@@ -115,6 +134,24 @@ int engine_call(struct engine *e, const char *method, const char *path, const vo
 	}
 	wbuf_free(&w);
 	return 0;
+}
+
+int engine_call(struct engine *e, const char *method, const char *path, const void *body,
+                size_t body_len, const char *content_type, long timeout_s, long *status,
+                char **reply, struct cerr *err)
+{
+	return call(e, method, path, body, body_len, NULL, 0, content_type, timeout_s, status,
+	            reply, err);
+}
+
+int engine_call_stream(struct engine *e, const char *method, const char *path, engine_read_fn fn,
+                       void *ctx, uint64_t total, const char *content_type, long timeout_s,
+                       long *status, char **reply, struct cerr *err)
+{
+	struct reader rd = {fn, ctx};
+
+	return call(e, method, path, NULL, 0, &rd, total, content_type, timeout_s, status, reply,
+	            err);
 }
 
 const char *engine_message(const char *reply, char *buf, size_t len)

@@ -641,18 +641,26 @@ int oci_verify(const struct oci_tar *t, const char *digest, const char *what, st
 
 /* ---- writing tar (docker-save form, and for tests) ---- */
 
-int oci_tar_put(struct wbuf *w, const char *name, const void *data, size_t len)
+/* One ustar header; sizes of 8 GiB and more in GNU base-256, which Go's
+ * archive/tar (dockerd) reads. */
+static int tar_header(struct wbuf *w, const char *name, uint64_t len)
 {
 	uint8_t h[BLOCK] = {0};
 	unsigned sum = 0;
 
-	if (strlen(name) >= 100 || len > 077777777777ull)
+	if (strlen(name) >= 100)
 		return wbuf_fail(w, -ENAMETOOLONG);
 	memcpy(h, name, strlen(name));
 	snprintf((char *)h + 100, 8, "%07o", 0644);
 	snprintf((char *)h + 108, 8, "%07o", 0);
 	snprintf((char *)h + 116, 8, "%07o", 0);
-	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)len);
+	if (len > 077777777777ull) {
+		h[124] = 0x80;
+		for (int i = 0; i < 8; i++)
+			h[135 - i] = (uint8_t)(len >> (8 * i));
+	} else {
+		snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)len);
+	}
 	snprintf((char *)h + 136, 12, "%011o", 0);
 	memset(h + 148, ' ', 8);
 	h[156] = '0';
@@ -661,7 +669,12 @@ int oci_tar_put(struct wbuf *w, const char *name, const void *data, size_t len)
 	for (size_t i = 0; i < BLOCK; i++)
 		sum += h[i];
 	snprintf((char *)h + 148, 8, "%06o", sum);
-	wbuf_put(w, h, BLOCK);
+	return wbuf_put(w, h, BLOCK);
+}
+
+int oci_tar_put(struct wbuf *w, const char *name, const void *data, size_t len)
+{
+	tar_header(w, name, len);
 	wbuf_put(w, data, len);
 	wbuf_zero(w, (BLOCK - len % BLOCK) % BLOCK);
 	return wbuf_status(w);
@@ -673,14 +686,54 @@ int oci_tar_end(struct wbuf *w)
 	return wbuf_status(w);
 }
 
-int oci_docker_archive(const struct oci_image *img, struct wbuf *w, struct cerr *err)
+/* ---- the docker-save form, as pieces ---- */
+
+static int piece_add(struct oci_stream *s, bool own, const uint8_t *p, size_t off, size_t n)
+{
+	if (!n)
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct oci_piece *v = reallocarray(s->v, cap, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct oci_piece){.own = own, .p = p, .off = off, .n = n};
+	s->total += n;
+	return 0;
+}
+
+/* A member whose data stays where it is (the verified blob). */
+static int stream_member(struct oci_stream *s, const char *name, const uint8_t *data, size_t len)
+{
+	size_t at = s->own.len;
+	int r = tar_header(&s->own, name, len);
+
+	if (r >= 0)
+		r = piece_add(s, true, NULL, at, BLOCK);
+	if (r >= 0)
+		r = piece_add(s, false, data, 0, len);
+	at = s->own.len;
+	if (r >= 0 && len % BLOCK)
+		r = wbuf_zero(&s->own, BLOCK - len % BLOCK);
+	if (r >= 0)
+		r = piece_add(s, true, NULL, at, s->own.len - at);
+	return r;
+}
+
+int oci_docker_stream(const struct oci_image *img, struct oci_stream *s, struct cerr *err)
 {
 	_cleanup_json_ json_object *top = json_object_new_array();
 	json_object *ent = json_object_new_object(), *layers = json_object_new_array();
 	char name[96];
 	const char *js;
+	size_t at;
 	int r;
 
+	memset(s, 0, sizeof(*s));
+	wbuf_init(&s->own, 0);
 	if (!top || !ent || !layers) {
 		json_put(&ent);
 		json_put(&layers);
@@ -691,21 +744,73 @@ int oci_docker_archive(const struct oci_image *img, struct wbuf *w, struct cerr 
 	snprintf(name, sizeof(name), "%s.json", img->config.digest + 7);
 	json_object_object_add(ent, "Config", json_object_new_string(name));
 	json_object_object_add(ent, "RepoTags", NULL);
-	oci_tar_put(w, name, img->config.data, img->config.len);
-	for (size_t i = 0; i < img->n_layers; i++) {
+	r = stream_member(s, name, img->config.data, img->config.len);
+	for (size_t i = 0; i < img->n_layers && r >= 0; i++) {
 		bool seen = false;
 		snprintf(name, sizeof(name), "%s/layer.tar", img->layers[i].digest + 7);
 		json_object_array_add(layers, json_object_new_string(name));
 		for (size_t j = 0; j < i; j++)
 			seen |= !strcmp(img->layers[j].digest, img->layers[i].digest);
 		if (!seen)
-			oci_tar_put(w, name, img->layers[i].data, img->layers[i].len);
+			r = stream_member(s, name, img->layers[i].data, img->layers[i].len);
 	}
-	js = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN |
-	                                             JSON_C_TO_STRING_NOSLASHESCAPE);
-	oci_tar_put(w, "manifest.json", js, strlen(js));
-	r = oci_tar_end(w);
-	if (r < 0)
+	if (r >= 0) {
+		js = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN |
+		                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+		at = s->own.len;
+		oci_tar_put(&s->own, "manifest.json", js, strlen(js));
+		r = oci_tar_end(&s->own);
+		if (r >= 0)
+			r = piece_add(s, true, NULL, at, s->own.len - at);
+	}
+	if (r < 0) {
+		oci_stream_free(s);
 		return cerr_set(err, -r, "writing the docker archive of %s", img->manifest.digest);
+	}
 	return 0;
+}
+
+size_t oci_stream_read(struct oci_stream *s, uint8_t *buf, size_t max)
+{
+	size_t done = 0;
+
+	while (done < max && s->cur < s->n) {
+		const struct oci_piece *pc = &s->v[s->cur];
+		const uint8_t *src = pc->own ? s->own.p + pc->off : pc->p;
+		size_t k = pc->n - s->cur_off;
+
+		if (k > max - done)
+			k = max - done;
+		memcpy(buf + done, src + s->cur_off, k);
+		done += k;
+		s->cur_off += k;
+		if (s->cur_off == pc->n) {
+			s->cur++;
+			s->cur_off = 0;
+		}
+	}
+	return done;
+}
+
+void oci_stream_free(struct oci_stream *s)
+{
+	wbuf_free(&s->own);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+int oci_docker_archive(const struct oci_image *img, struct wbuf *w, struct cerr *err)
+{
+	struct oci_stream s;
+	uint8_t buf[65536];
+	size_t n;
+	int r = oci_docker_stream(img, &s, err);
+
+	if (r < 0)
+		return r;
+	while ((n = oci_stream_read(&s, buf, sizeof(buf))) > 0)
+		wbuf_put(w, buf, n);
+	oci_stream_free(&s);
+	r = wbuf_status(w);
+	return r < 0 ? cerr_set(err, -r, "docker archive of %s", img->manifest.digest) : 0;
 }

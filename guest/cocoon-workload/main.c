@@ -7,8 +7,9 @@
  *
  * 1. Images. For each service image NAME@sha256:D, an archive DIR/<D hex>.tar
  *    in --images (the host's /data/images) is an OCI image layout: it is
- *    copied into guest memory, verified against D (lib/oci.c), converted to
- *    the docker-save form and loaded through `POST /images/load` while the
+ *    copied to an unnamed private file in --work (the encrypted disk), mapped,
+ *    verified against D (lib/oci.c), streamed in the docker-save form from the
+ *    verified bytes through `POST /images/load` while the
  *    authz start-up window is open (the window file exists only around that
  *    call). dockerd 20.10 knows a loaded image by ID only (the config digest
  *    the verified manifest pins), so the ID is recorded in --verified for
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +57,8 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
 #define DEFAULT_STATE "/run/cocoon/workload-state.json"
 #define DEFAULT_WINDOW "/run/cocoon/authz-load-window"
 #define DEFAULT_VERIFIED "/run/cocoon/verified-images"
-#define ARCHIVE_MAX (64ull << 30) /* bytes of one image archive */
+#define DEFAULT_WORKDIR "/persist/cocoon-images"
+#define ARCHIVE_MAX (256ull << 30) /* bytes of one image archive */
 
 struct svc_run {
 	const struct compose_service *s;
@@ -68,7 +71,7 @@ struct svc_run {
 };
 
 struct opts {
-	const char *spec, *sock, *images, *state, *window, *verified, *project;
+	const char *spec, *sock, *images, *state, *window, *verified, *project, *workdir;
 	long interval;
 	bool once;
 };
@@ -173,50 +176,110 @@ static int write_marker(const char *path, const char *text, struct cerr *err)
 	return write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
+/* A private copy of the host's archive: an unnamed file (O_TMPFILE) in the
+ * work directory (the encrypted disk in production), mapped read-only. The
+ * host could change its own file between the check and the load; nobody can
+ * reach this one. Returns the mapping and its length. */
+static int private_copy(const char *path, const char *workdir, uint8_t **map, size_t *len,
+                        struct cerr *err)
+{
+	_cleanup_close_ int src = -1, dst = -1;
+	struct stat st;
+	uint64_t done = 0;
+	void *m;
+
+	src = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (src < 0 || fstat(src, &st) < 0)
+		return cerr_set(err, errno, "open '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return cerr_setx(err, EINVAL, "%s is not a regular file", path);
+	if (mkdir(workdir, 0700) < 0 && errno != EEXIST)
+		return cerr_set(err, errno, "mkdir '%s'", workdir);
+	dst = open(workdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (dst < 0)
+		return cerr_set(err, errno, "a private file in '%s' (--work)", workdir);
+	for (;;) {
+		ssize_t n = copy_file_range(src, NULL, dst, NULL, 1 << 30, 0);
+		if (n < 0 &&
+		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+			char buf[1 << 16];
+			n = read(src, buf, sizeof(buf));
+			if (n > 0 && write_all(dst, buf, (size_t)n) < 0)
+				return cerr_set(err, errno, "copying '%s' into '%s'", path,
+				                workdir);
+		}
+		if (n < 0)
+			return cerr_set(err, errno, "copying '%s' into '%s'", path, workdir);
+		if (n == 0)
+			break;
+		done += (uint64_t)n;
+		if (done > ARCHIVE_MAX)
+			return cerr_setx(err, EFBIG, "%s: over %llu bytes", path,
+			                 (unsigned long long)ARCHIVE_MAX);
+	}
+	if (done == 0)
+		return cerr_setx(err, EBADMSG, "%s is empty", path);
+	m = mmap(NULL, (size_t)done, PROT_READ, MAP_PRIVATE, dst, 0);
+	if (m == MAP_FAILED)
+		return cerr_set(err, errno, "mapping the copy of '%s'", path);
+	*map = m;
+	*len = (size_t)done;
+	return 0;
+}
+
+static size_t read_stream(void *ctx, uint8_t *buf, size_t max)
+{
+	return oci_stream_read(ctx, buf, max);
+}
+
 /* Verify the archive, load it inside the window, record the ID. */
 static int load_archive(struct engine *e, const struct opts *o, const char *path,
                         const struct compose_ref *ref, const char *image, struct wbuf *verified,
                         char *id_out, size_t id_len, struct cerr *err)
 {
-	_cleanup_free_ char *data = NULL, *reply = NULL;
+	_cleanup_free_ char *reply = NULL;
+	uint8_t *data = NULL;
 	struct oci_tar t;
 	struct oci_image img;
-	struct wbuf w;
-	size_t len;
-	char p[128];
+	struct oci_stream s;
+	size_t len = 0;
+	long status = 0;
+	char p[128], m[400];
 	int r;
 
-	/* a private copy: the host could change its file between check and load */
-	r = read_file(path, ARCHIVE_MAX, &data, &len, err);
+	r = private_copy(path, o->workdir, &data, &len, err);
 	if (r < 0)
 		return r;
-	r = oci_tar_parse((const uint8_t *)data, len, &t, err);
-	if (r < 0)
-		return cerr_prefix(err, r, "%s", path);
-	r = oci_verify(&t, ref->digest, path, &img, err);
+	r = oci_tar_parse(data, len, &t, err);
 	if (r < 0) {
-		oci_tar_free(&t);
-		return r;
+		munmap(data, len);
+		return cerr_prefix(err, r, "%s", path);
 	}
-	wbuf_init(&w, 0);
-	r = oci_docker_archive(&img, &w, err);
+	r = oci_verify(&t, ref->digest, path, &img, err);
+	if (r >= 0)
+		r = oci_docker_stream(&img, &s, err);
 	oci_tar_free(&t);
 	if (r < 0) {
-		wbuf_free(&w);
+		munmap(data, len);
 		return r;
 	}
 	log_info("%s: verified (manifest %s, config %s, %zu layers); loading", path,
 	         img.manifest.digest, img.config.digest, img.n_layers);
 	r = write_marker(o->window, "cocoon-workload images/load\n", err);
 	if (r >= 0) {
-		r = call_ok(e, "POST", "/images/load?quiet=1", (const char *)w.p, w.len,
-		            "application/x-tar", 0, &reply, err);
+		r = engine_call_stream(e, "POST", "/images/load?quiet=1", read_stream, &s, s.total,
+		                       "application/x-tar", 0, &status, &reply, err);
 		if (unlink(o->window) < 0 && errno != ENOENT)
 			log_warn("could not close the load window %s: %m", o->window);
+		if (r >= 0 && (status < 200 || status > 299))
+			r = cerr_setx(err, status == 403 ? EPERM : EIO,
+			              "engine images/load: HTTP %ld: %s", status,
+			              engine_message(reply, m, sizeof(m)));
 		if (r >= 0)
 			r = stream_error(reply, path, err);
 	}
-	wbuf_free(&w);
+	oci_stream_free(&s);
+	munmap(data, len);
 	if (r < 0)
 		return cerr_prefix(err, r, "loading %s", path);
 	snprintf(p, sizeof(p), "/images/%s/json", img.config.digest);
@@ -230,7 +293,6 @@ static int load_archive(struct engine *e, const struct opts *o, const char *path
 	if (r < 0)
 		return cerr_set(err, -r, "the list of verified images");
 	return write_file_atomic(o->verified, verified->p, verified->len, 0644, err);
-	return r;
 }
 
 static int pull(struct engine *e, const struct compose_spec *spec, const struct compose_ref *ref,
@@ -561,6 +623,7 @@ int main(int argc, char **argv)
 	    {"state", required_argument, NULL, 't'},
 	    {"load-window", required_argument, NULL, 'w'},
 	    {"verified", required_argument, NULL, 'f'},
+	    {"work", required_argument, NULL, 'W'},
 	    {"project", required_argument, NULL, 'p'},
 	    {"interval", required_argument, NULL, 'n'},
 	    {"once", no_argument, NULL, 'o'},
@@ -575,6 +638,7 @@ int main(int argc, char **argv)
 	                 .window = DEFAULT_WINDOW,
 	                 .verified = DEFAULT_VERIFIED,
 	                 .project = "cocoon",
+	                 .workdir = DEFAULT_WORKDIR,
 	                 .interval = 2};
 	struct compose_spec spec = {0};
 	struct cerr err = CERR_INIT;
@@ -606,6 +670,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			o.project = optarg;
+			break;
+		case 'W':
+			o.workdir = optarg;
 			break;
 		case 'n':
 			o.interval = strtol(optarg, NULL, 10);

@@ -11,6 +11,7 @@
 #define COCOON_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cocoon/err.h"
 
@@ -30,6 +31,13 @@ void engine_close(struct engine *e);
 int engine_call(struct engine *e, const char *method, const char *path, const void *body,
                 size_t body_len, const char *content_type, long timeout_s, long *status,
                 char **reply, struct cerr *err);
+
+/* The same with a body of `total` bytes read through fn (called until it
+ * has given them all; returns how many it put in buf, at most max). */
+typedef size_t (*engine_read_fn)(void *ctx, uint8_t *buf, size_t max);
+int engine_call_stream(struct engine *e, const char *method, const char *path, engine_read_fn fn,
+                       void *ctx, uint64_t total, const char *content_type, long timeout_s,
+                       long *status, char **reply, struct cerr *err);
 
 /* The engine's error message in a reply ({"message": "..."}), or the reply. */
 const char *engine_message(const char *reply, char *buf, size_t len);

@@ -21,6 +21,7 @@
 #ifndef COCOON_OCI_H
 #define COCOON_OCI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,12 +72,36 @@ struct oci_image {
 int oci_verify(const struct oci_tar *t, const char *digest, const char *what, struct oci_image *img,
                struct cerr *err);
 
-/* Writes the docker-save archive of a verified image into w (no RepoTags:
- * the loaded image is known by its ID, the config digest). */
+/* The docker-save archive of a verified image (no RepoTags: the loaded image
+ * is known by its ID, the config digest) as a stream: tar headers, padding
+ * and manifest.json in `own`, the blobs' bytes read where they lie, so a
+ * multi-GiB image is never copied. */
+struct oci_piece {
+	bool own; /* in oci_stream.own at off, else at p */
+	const uint8_t *p;
+	size_t off;
+	size_t n;
+};
+
+struct oci_stream {
+	struct wbuf own;
+	struct oci_piece *v;
+	size_t n, cap;
+	uint64_t total; /* bytes of the whole archive */
+	size_t cur, cur_off;
+};
+
+int oci_docker_stream(const struct oci_image *img, struct oci_stream *s, struct cerr *err);
+/* Copies the next bytes (at most max) into buf; 0 at the end. */
+size_t oci_stream_read(struct oci_stream *s, uint8_t *buf, size_t max);
+void oci_stream_free(struct oci_stream *s);
+
+/* The same archive written whole into w (tests, small images). */
 int oci_docker_archive(const struct oci_image *img, struct wbuf *w, struct cerr *err);
 
 /* Writes one ustar member (regular file, mode 0644, mtime 0) into w; also used
- * by the tests to build archives by hand. Names up to 99 bytes. */
+ * by the tests to build archives by hand. Names up to 99 bytes; sizes of
+ * 8 GiB and more in GNU base-256. */
 int oci_tar_put(struct wbuf *w, const char *name, const void *data, size_t len);
 /* The two zero blocks that end an archive. */
 int oci_tar_end(struct wbuf *w);

@@ -162,7 +162,8 @@ x-cocoon:
     def start(self, once=False):
         argv = [WORKLOAD, "--spec", os.path.join(self.f.d, "spec"), "--socket", self.f.sock,
                 "--images", self.images, "--state", self.state, "--load-window", self.f.window,
-                "--verified", self.verified, "--project", f"t{os.getpid()}", "--interval", "1"]
+                "--verified", self.verified, "--project", f"t{os.getpid()}", "--interval", "1",
+                "--work", os.path.join(self.f.d, "work")]
         if once:
             argv.append("--once")
             return subprocess.run(argv, capture_output=True, text=True, timeout=120)

@@ -238,6 +238,39 @@ static void test_tar_rules(void **state)
 	expect_tar_refused(&w, "not a tar");
 }
 
+static void fix_sum(uint8_t *h)
+{
+	unsigned sum = 0;
+
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+}
+
+/* GNU base-256 sizes (how members of 8 GiB and more are written) parse */
+static void test_base256_size(void **state)
+{
+	struct wbuf w;
+	struct cerr err = CERR_INIT;
+	struct oci_tar t;
+
+	wbuf_init(&w, 0);
+	assert_int_equal(oci_tar_put(&w, "x", "hello", 5), 0);
+	memset(w.p + 124, 0, 12);
+	w.p[124] = 0x80;
+	w.p[135] = 5;
+	fix_sum(w.p);
+	assert_int_equal(oci_tar_parse(w.p, w.len, &t, &err), 0);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(t.m[0].len, 5);
+	assert_memory_equal(t.m[0].data, "hello", 5);
+	oci_tar_free(&t);
+	w.p[124] = 0xff; /* negative */
+	fix_sum(w.p);
+	expect_tar_refused(&w, "size field");
+}
+
 static void test_unexpected_member(void **state)
 {
 	struct wbuf w;
@@ -294,6 +327,7 @@ int main(void)
 	    cmocka_unit_test(test_flipped_layer_byte),
 	    cmocka_unit_test(test_other_digest),
 	    cmocka_unit_test(test_tar_rules),
+	    cmocka_unit_test(test_base256_size),
 	    cmocka_unit_test(test_unexpected_member),
 	    cmocka_unit_test(test_docker_archive),
 	};
