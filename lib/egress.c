@@ -152,9 +152,10 @@ int egress_ruleset(const struct compose_spec *spec, egress_resolve_fn resolve, s
 			       "nd-router-solicit } accept\n");
 		wbuf_printf(w, "\t\tct state established,related accept\n"
 		               "\t\tct state invalid drop\n");
-		if (fwd)
-			wbuf_printf(w, "\t\t# inbound to published ports (the engine's DNAT)\n"
-			               "\t\tct status dnat accept\n");
+		/* forward: connections from outside to published ports; output:
+		 * the VM's own processes to them (the engine DNATs both inward) */
+		wbuf_printf(w, "\t\t# to published ports (the engine's DNAT, inward)\n"
+		               "\t\tct status dnat accept\n");
 		r = put_allowed(w, spec, resolve, err);
 		if (r < 0)
 			return r;

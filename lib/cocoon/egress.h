@@ -4,8 +4,9 @@
  * Table `inet cocoon_egress`: base chains on the output hook (the VM's own
  * processes) and the forward hook (containers behind the engine's bridge),
  * both with policy drop. Allowed: loopback, packets of established or
- * related connections, on forward new connections the engine's port
- * publishing DNATs inward (`ct status dnat`), and new connections to each
+ * related connections, new connections the engine's port publishing DNATs
+ * inward (`ct status dnat`: from outside on forward, from the VM's own
+ * processes on output), and new connections to each
  * rule's addresses and ports. A drop in any nftables base chain is final, so
  * the engine's own accept rules in other tables cannot open a path this table
  * drops.

@@ -76,6 +76,7 @@ class Fixture:
         self.plugin_bin = plugin_bin
         self.plugin_args = list(plugin_args)
         self.bridge = None
+        self.netns = None
         self.d = d
         self.procs = []
         self.tag = f"cocoon-authz-t{os.getpid()}"
@@ -158,9 +159,16 @@ class Fixture:
         wait_for(lambda: os.path.exists(self.plugin_sock), "the plugin socket")
 
     def start_dockerd(self):
-        self.spawn(["dockerd", "--data-root", f"{self.d}/data", "--exec-root", f"{self.d}/exec",
-                    "--pidfile", f"{self.d}/dockerd.pid", "-H", "unix://" + self.sock,
-                    "--authorization-plugin", self.tag, "--bridge", self.bridge or "none",
+        """With the plugin when there is one; inside self.netns when set (a
+        network namespace of the test's own; the unix socket is reachable
+        from anywhere, sockets with a path do not belong to a namespace).
+        nsenter, not `ip netns exec`: that one remounts /sys, which hides the
+        cgroup mounts dockerd needs."""
+        pre = ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
+        plugin = ["--authorization-plugin", self.tag] if self.plugin_bin else []
+        self.spawn([*pre, "dockerd", "--data-root", f"{self.d}/data", "--exec-root",
+                    f"{self.d}/exec", "--pidfile", f"{self.d}/dockerd.pid", "-H",
+                    "unix://" + self.sock, *plugin, "--bridge", self.bridge or "none",
                     "--iptables=false", "--ip-masq=false", "--log-level", "warn"],
                    "dockerd.log")
         wait_for(lambda: self.docker("version", check=False).returncode == 0, "dockerd", 60)
@@ -170,10 +178,12 @@ class Fixture:
         shared with other tests on the machine); published ports then go
         through docker-proxy, as --iptables=false leaves no NAT rules."""
         self.bridge = f"cwl{os.getpid() % 100000}"
-        net = f"10.213.{os.getpid() % 250}"
-        subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
-        subprocess.run(["ip", "addr", "add", f"{net}.1/24", "dev", self.bridge], check=True)
-        subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+        self.bridge_net = f"10.213.{os.getpid() % 250}"
+        ip = ["ip", "-n", self.netns] if self.netns else ["ip"]
+        subprocess.run([*ip, "link", "add", self.bridge, "type", "bridge"], check=True)
+        subprocess.run([*ip, "addr", "add", f"{self.bridge_net}.1/24", "dev", self.bridge],
+                       check=True)
+        subprocess.run([*ip, "link", "set", self.bridge, "up"], check=True)
 
     def spawn(self, argv, log):
         f = open(os.path.join(self.d, log), "wb")
@@ -201,7 +211,8 @@ class Fixture:
         except FileNotFoundError:
             pass
         if self.bridge:
-            subprocess.run(["ip", "link", "del", self.bridge], stderr=subprocess.DEVNULL)
+            ip = ["ip", "-n", self.netns] if self.netns else ["ip"]
+            subprocess.run([*ip, "link", "del", self.bridge], stderr=subprocess.DEVNULL)
 
     def logs(self):
         out = []

@@ -13,12 +13,17 @@ Only these namespaces' own addresses are used. The host rule's name resolves
 through /etc/netns/<vm>/hosts, which `ip netns exec` mounts over /etc/hosts
 in that namespace only. Skips (77) without root, ip or nft.
 """
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dockerfix import Fixture  # noqa: E402
 
 EGRESS = None
 CASES = {}
@@ -52,6 +57,50 @@ try:
 except OSError as e:
     print("refused", e)
 """
+
+
+# the container's side: a static client, each ADDR:PORT -> "ADDR:PORT open|refused"
+CONNECT_C = r"""
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char a[64];
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		struct pollfd p;
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), e = 0;
+		socklen_t el = sizeof(e);
+		char buf[2] = {0};
+
+		snprintf(a, sizeof(a), "%s", argv[i]);
+		*strchr(a, ':') = 0;
+		inet_pton(AF_INET, a, &sa.sin_addr);
+		sa.sin_port = htons(atoi(strchr(argv[i], ':') + 1));
+		connect(s, (struct sockaddr *)&sa, sizeof(sa));
+		p = (struct pollfd){.fd = s, .events = POLLOUT};
+		int ok = poll(&p, 1, 1500) == 1 && !getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &el) && !e;
+		if (ok) {
+			p.events = POLLIN;
+			ok = poll(&p, 1, 1500) == 1 && read(s, buf, 2) == 2 && !memcmp(buf, "ok", 2);
+		}
+		printf("%s %s\n", argv[i], ok ? "open" : "refused");
+		close(s);
+	}
+	return 0;
+}
+"""
+
+
+class Skip(Exception):
+    pass
 
 
 def case(fn):
@@ -194,6 +243,56 @@ def unresolvable_host_keeps_previous(net):
     assert net.connect(net.vm, f"10.77.{n}.2", 8002) == "refused"
 
 
+@case
+def container_forward(net):
+    """A real container of a dockerd running in the vm namespace: its traffic
+    takes the vm's forward hook through the engine's bridge."""
+    missing = [t for t in ("dockerd", "docker", "cc") if not shutil.which(t)]
+    if missing:
+        raise Skip(f"needs {', '.join(missing)}")
+    n = net.sub
+    net.listen(net.out, f"10.77.{n}.2:8001", f"10.77.{n}.2:8002", f"10.77.{n}.3:8001",
+               f"10.77.{n}.3:8003")
+    d = os.path.join(net.d, "docker")
+    os.makedirs(d)
+    f = Fixture(d)
+    f.netns = net.vm
+    try:
+        f.with_bridge()
+        sh("ip", "-n", net.out, "route", "add", f"{f.bridge_net}.0/24", "via", f"10.77.{n}.1")
+        f.start_dockerd()
+        src, exe = os.path.join(d, "connect.c"), os.path.join(d, "connect")
+        open(src, "w").write(CONNECT_C)
+        subprocess.run(["cc", "-static", "-Os", "-o", exe, src], check=True)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            t.add(exe, "connect")
+        tar = os.path.join(d, "image.tar")
+        open(tar, "wb").write(buf.getvalue())
+        r = f.docker("import", tar, "egress-test:1")
+        assert r.returncode == 0, r.stderr
+        targets = [f"10.77.{n}.2:8001", f"10.77.{n}.2:8002", f"10.77.{n}.3:8003",
+                   f"10.77.{n}.3:8001"]
+
+        def run():
+            r = f.docker("run", "--rm", "egress-test:1", "/connect", *targets)
+            assert r.returncode == 0, r.stderr
+            return dict(line.split() for line in r.stdout.split("\n") if line)
+        before = run()
+        assert set(before.values()) == {"open"}, ("before the firewall", before)
+        r = apply(net, write_spec(net.d, n))
+        assert r.returncode == 0, r.stderr
+        after = run()
+        want = {targets[0]: "open", targets[1]: "refused", targets[2]: "open",
+                targets[3]: "refused"}
+        assert after == want, after
+    except BaseException:
+        print(f.logs())
+        raise
+    finally:
+        f.stop()
+
+
 def main():
     global EGRESS
     EGRESS = os.path.abspath(sys.argv[1])
@@ -211,6 +310,9 @@ def main():
     try:
         net.up()
         CASES[name](net)
+    except Skip as e:
+        print(f"skip: {e}")
+        return SKIP
     finally:
         net.down()
         shutil.rmtree(d, ignore_errors=True)
