@@ -1879,8 +1879,10 @@ static void volume_short(json_object *mounts, const char *s)
 		add_mount(mounts, "volume", NULL, parts[0], false);
 		return;
 	}
-	if (np == 3)
-		ro = strstr(parts[2], "ro") != NULL && strncmp(parts[2], "rw", 2);
+	if (np == 3) /* the checks allowed ro, rw and nocopy, comma-separated */
+		for (char *save = NULL, *t = strtok_r(parts[2], ",", &save); t;
+		     t = strtok_r(NULL, ",", &save))
+			ro |= !strcmp(t, "ro");
 	add_mount(mounts, parts[0][0] == '/' ? "bind" : "volume", parts[0], parts[1], ro);
 }
 

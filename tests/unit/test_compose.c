@@ -515,7 +515,8 @@ static void create_body(void **state)
 	    "    environment: {A: '1', B: two}\n"
 	    "    env_file: app.env\n"
 	    "    ports: [\"127.0.0.1:8080:80\", \"9000-9001:9000-9001/udp\"]\n"
-	    "    volumes: [\"state:/var/lib/x\", \"/data/models:/models:ro\"]\n"
+	    "    volumes: [\"state:/var/lib/x\", \"/data/models:/models:ro\",\n"
+	    "              \"/spec/cfg:/cfg:nocopy,ro\", \"cache:/c:nocopy\"]\n"
 	    "    gpus: all\n"
 	    "    restart: on-failure:3\n"
 	    "    shm_size: 1g\n"
@@ -528,7 +529,8 @@ static void create_body(void **state)
 	    "  db:\n"
 	    "    image: 127.0.0.1:5000/demo/db@sha256:" D64 "\n"
 	    "volumes:\n"
-	    "  state:\n";
+	    "  state:\n"
+	    "  cache:\n";
 	struct compose_spec s;
 	struct cerr err = CERR_INIT;
 	json_object *o;
@@ -562,6 +564,9 @@ static void create_body(void **state)
 	assert_string_equal(jpath(o, "HostConfig.Mounts.0.Type"), "volume");
 	assert_string_equal(jpath(o, "HostConfig.Mounts.1.Type"), "bind");
 	assert_string_equal(jpath(o, "HostConfig.Mounts.1.ReadOnly"), "true");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.2.ReadOnly"), "true");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.3.ReadOnly"), "false");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.3.Source"), "cache");
 	assert_string_equal(jpath(o, "HostConfig.DeviceRequests.0.Driver"), "nvidia");
 	assert_string_equal(jpath(o, "HostConfig.DeviceRequests.0.Count"), "-1");
 	assert_string_equal(jpath(o, "HostConfig.RestartPolicy.Name"), "on-failure");
