@@ -47,6 +47,8 @@ int main(int argc, char **argv)
 	const char *msg = argc > 2 ? argv[2] : "hello";
 	char buf[2048];
 
+	if (argc > 1 && !strcmp(argv[1], "true"))
+		return 0; /* the healthcheck */
 	a.sin_port = htons(argc > 1 ? atoi(argv[1]) : 8080);
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 16))
@@ -141,12 +143,17 @@ class Run:
     working_dir: /
     ulimits: {{nofile: {{soft: 1024, hard: 2048}}}}
     shm_size: 64m
-    depends_on: [db]
+    depends_on: {{db: {{condition: service_healthy}}}}
   db:
     image: {self.db_image}
     entrypoint: /hello 8081 "hello from db"
     ports: ["127.0.0.1:{self.db_port}:8081"]
     restart: on-failure:5
+    user: "1000:1000"
+    cap_add: [sys_nice]
+    security_opt: ["no-new-privileges:true"]
+    volumes: [{{type: tmpfs, target: /scratch}}]
+    healthcheck: {{test: [CMD, /hello, "true"], interval: 1s, timeout: 5s, retries: 3}}
 volumes:
   state:
 x-cocoon:
@@ -218,8 +225,14 @@ def serve_restart_stop(f):
         dbi = json.loads(f.docker("inspect", st["db"]["container_id"], check=True).stdout)[0]
         assert dbi["HostConfig"]["RestartPolicy"] == {"Name": "on-failure",
                                                      "MaximumRetryCount": 5}
-        # start order: db before web
+        assert dbi["Config"]["User"] == "1000:1000"
+        assert dbi["HostConfig"]["CapAdd"] == ["CAP_SYS_NICE"], dbi["HostConfig"]["CapAdd"]
+        assert dbi["HostConfig"]["SecurityOpt"] == ["no-new-privileges:true"]
+        assert dbi["HostConfig"]["Mounts"][0]["Type"] == "tmpfs"
+        assert dbi["Config"]["Healthcheck"]["Test"] == ["CMD", "/hello", "true"]
+        # start order: web only once db was healthy
         assert dbi["State"]["StartedAt"] <= info["State"]["StartedAt"]
+        assert st["db"]["health"] == "healthy", st
         # health-monitor reads the file as it is and passes every service on
         r = subprocess.run([MONITOR, "--workload-state", w.state, "--nvml", "/nonexistent.so",
                             "--once", "json", "containers"], capture_output=True, text=True,
