@@ -399,11 +399,12 @@ static const char *jpath_str(json_object *o, const char *a, const char *b)
 static const char *health_of(json_object *c)
 {
 	json_object *st, *h;
+	const char *v = NULL;
 
 	if (json_object_object_get_ex(c, "State", &st) &&
 	    json_object_object_get_ex(st, "Health", &h))
-		return jpath_str(h, "Status", NULL);
-	return NULL;
+		v = jpath_str(h, "Status", NULL);
+	return v && *v ? v : NULL; /* Podman says "" without a healthcheck */
 }
 
 static int create_start(struct engine *e, const struct opts *o, struct svc_run *sr,

@@ -320,6 +320,99 @@ def unlisted_registry(f):
     assert "not in x-cocoon.registries" in r.stderr, r.stderr
 
 
+@case
+def podman_archive(d):
+    """cocoon-workload on Podman's Docker-compatible socket: the archive is
+    verified and loaded through the compat images/load, the service created
+    by image ID, started and serving on its published port, stopped on
+    SIGTERM. Podman runs in a network namespace of the test's own (its CNI
+    bridge and port rules stay there); no authz plugin (Podman has none:
+    policy.json guards its pulls)."""
+    if not shutil.which("podman"):
+        raise Skip("needs podman")
+    ns = f"cwpod{os.getpid()}"
+    sock = os.path.join(d, "podman.sock")
+    pod = ["nsenter", f"--net=/run/netns/{ns}", "podman", "--root", f"{d}/root", "--runroot",
+           f"{d}/run", "--tmpdir", f"{d}/tmp", "--storage-driver", "vfs", "--cgroup-manager",
+           "cgroupfs", "--events-backend", "file"]
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    svc = wl = None
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        svc = subprocess.Popen([*pod, "system", "service", "--time=0", "unix://" + sock],
+                               stdout=open(os.path.join(d, "podman.log"), "wb"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(lambda: os.path.exists(sock), "the podman socket", 30)
+        src, exe = os.path.join(d, "serve.c"), os.path.join(d, "serve")
+        open(src, "w").write(SERVE_C)
+        subprocess.run(["cc", "-static", "-Os", "-o", exe, src], check=True)
+        tar, digest, cfg = oci_archive(layer_tar(open(exe, "rb").read(), b"web\n"), ["/hello"])
+        os.makedirs(os.path.join(d, "images"))
+        open(os.path.join(d, "images", digest[7:] + ".tar"), "wb").write(tar)
+        os.makedirs(os.path.join(d, "spec"))
+        port = free_port()
+        # nofile and nproc: Podman's defaults exceed this machine's hard limits
+        open(os.path.join(d, "spec", "docker-compose.yml"), "w").write(f"""services:
+  web:
+    image: 127.0.0.1:5000/demo/web@{digest}
+    entrypoint: ["/hello"]
+    command: ["8080", "hello from podman"]
+    ports: ["127.0.0.1:{port}:8080"]
+    restart: always
+    volumes: ["state:/state"]
+    ulimits: {{nofile: {{soft: 1024, hard: 2048}}, nproc: 4096}}
+volumes:
+  state:
+x-cocoon:
+  engine: podman
+""")
+        state = os.path.join(d, "state.json")
+        wl = subprocess.Popen(
+            [WORKLOAD, "--spec", os.path.join(d, "spec"), "--socket", sock, "--images",
+             os.path.join(d, "images"), "--state", state, "--load-window",
+             os.path.join(d, "window"), "--verified", os.path.join(d, "verified"), "--work",
+             os.path.join(d, "work"), "--project", f"t{os.getpid()}", "--interval", "1"],
+            stdout=open(os.path.join(d, "workload.log"), "wb"), stderr=subprocess.STDOUT)
+
+        def running():
+            try:
+                st = json.load(open(state))["services"]
+            except (FileNotFoundError, json.JSONDecodeError):
+                return False
+            return st[0]["state"] == "running"
+        wait_for(running, "web running in the state file", 60)
+        st = json.load(open(state))
+        assert st["engine"] == "podman" and st["services"][0]["health"] == "none", st
+        get = ("import urllib.request;print(urllib.request.urlopen("
+               f"'http://127.0.0.1:{port}/',timeout=2).read().decode())")
+        wait_for(lambda: "hello from podman" in subprocess.run(
+            ["nsenter", f"--net=/run/netns/{ns}", sys.executable, "-c", get],
+            capture_output=True, text=True).stdout, "web serving", 30)
+        info = json.loads(subprocess.run([*pod, "inspect", st["services"][0]["container_id"]],
+                                         capture_output=True, check=True).stdout)[0]
+        assert info["Image"] == cfg[7:], (info["Image"], cfg)
+        wl.send_signal(signal.SIGTERM)
+        assert wl.wait(timeout=60) == 0
+        wl = None
+        st = json.load(open(state))
+        assert st["services"][0]["state"] == "exited", st
+    finally:
+        if wl:
+            wl.kill()
+            wl.wait()
+        subprocess.run([*pod, "rm", "-af", "-t", "0"], capture_output=True)
+        if svc:
+            os.killpg(svc.pid, signal.SIGTERM)
+            svc.wait(timeout=30)
+        subprocess.run(f"grep -o ' {d}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l",
+                       shell=True)
+        subprocess.run(["ip", "netns", "del", ns])
+
+
+class Skip(Exception):
+    pass
+
+
 def main():
     global WORKLOAD, AUTHZ, MONITOR
     WORKLOAD, AUTHZ, MONITOR = (os.path.abspath(a) for a in sys.argv[1:4])
@@ -332,6 +425,22 @@ def main():
         print(f"skip: needs root and {', '.join(missing) or 'nothing else'}")
         return SKIP
     d = tempfile.mkdtemp(prefix="workload-", dir="/var/tmp")
+    if name.startswith("podman"):
+        try:
+            CASES[name](d)
+        except Skip as e:
+            print(f"skip: {e}")
+            return SKIP
+        except BaseException:
+            for log in ("podman.log", "workload.log"):
+                p = os.path.join(d, log)
+                if os.path.exists(p):
+                    print(f"--- {log}\n" + open(p, errors="replace").read()[-4000:])
+            raise
+        finally:
+            subprocess.run(["rm", "-rf", d])
+        print(f"{name}: ok")
+        return 0
     verified = os.path.join(d, "verified-images")
     f = Fixture(d, AUTHZ, ["--verified", verified])
     t0 = time.time()
