@@ -230,6 +230,10 @@ def serve_restart_stop(f):
         assert dbi["HostConfig"]["SecurityOpt"] == ["no-new-privileges:true"]
         assert dbi["HostConfig"]["Mounts"][0]["Type"] == "tmpfs"
         assert dbi["Config"]["Healthcheck"]["Test"] == ["CMD", "/hello", "true"]
+        # by ID only what cocoon-workload verified: db's image was pulled, not
+        # loaded from an archive, so its ID is not in the list
+        r = f.docker("create", "--name", "byid", dbi["Image"])
+        assert r.returncode != 0 and "authorization denied" in r.stderr, r.stderr
         # start order: web only once db was healthy
         assert dbi["State"]["StartedAt"] <= info["State"]["StartedAt"]
         assert st["db"]["health"] == "healthy", st
