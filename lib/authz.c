@@ -391,6 +391,32 @@ static bool nonempty_array(json_object *o, const char *key, int *bad)
 	return r == 1 && json_object_array_length(a) > 0;
 }
 
+bool authz_verified_id(const struct authz_env *env, const char *id)
+{
+	const char *line = env->verified_ids;
+	struct compose_ref ref;
+	size_t idlen = strlen(id);
+
+	if (idlen != 71 || strspn(id + 7, "0123456789abcdef") != 64)
+		return false;
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (n > idlen + 1 && n < idlen + 1 + 600 && !memcmp(line, id, idlen) &&
+		    line[idlen] == ' ') {
+			char r[600];
+			memcpy(r, line + idlen + 1, n - idlen - 1);
+			r[n - idlen - 1] = 0;
+			if (compose_ref_parse(r, true, &ref, NULL) == 0 &&
+			    compose_image_allowed(env->spec, &ref))
+				return true;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
 static void decide_create(const struct authz_env *env, const char *body, size_t len,
                           struct authz_verdict *v)
 {
@@ -424,11 +450,13 @@ static void decide_create(const struct authz_env *env, const char *body, size_t 
 		deny(v, "containers/create without an Image: denied");
 		goto out;
 	}
-	if (compose_ref_parse(json_object_get_string(img), true, &ref, &err) < 0) {
+	if (!strncmp(json_object_get_string(img), "sha256:", 7) &&
+	    authz_verified_id(env, json_object_get_string(img))) {
+		/* an image cocoon-workload loaded from an archive it verified */
+	} else if (compose_ref_parse(json_object_get_string(img), true, &ref, &err) < 0) {
 		deny(v, "container image denied: %s (workload spec: services.*.image)", err.msg);
 		goto out;
-	}
-	if (!compose_image_allowed(env->spec, &ref)) {
+	} else if (!compose_image_allowed(env->spec, &ref)) {
 		deny(v,
 		     "container image %s denied: not the image of any service in the workload "
 		     "spec",

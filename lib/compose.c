@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+#include <limits.h>
 #include <yaml.h>
 
 #include "cocoon/util.h"
@@ -1660,6 +1662,532 @@ static void check_document(struct checker *c, const struct ynode *root)
 		              c->services->v[i]->line);
 }
 
+/* ---- what cocoon-workload creates: the Engine API body per service ------ */
+
+/* Compose's string form of command/entrypoint: split like a POSIX shell
+ * word list (quotes and backslashes), without any expansion. */
+static json_object *split_words(const char *s)
+{
+	json_object *a = json_object_new_array();
+	size_t n = strlen(s);
+	_cleanup_free_ char *w = malloc(n + 1);
+	size_t wl = 0;
+	bool in_word = false;
+	char q = 0;
+
+	if (!a || !w) {
+		json_object_put(a);
+		return NULL;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		char ch = s[i];
+
+		if (q) {
+			if (!ch) {
+				json_object_put(a);
+				return NULL; /* unterminated quote */
+			}
+			if (ch == q)
+				q = 0;
+			else if (q == '"' && ch == '\\' && s[i + 1] && strchr("\"\\$`", s[i + 1]))
+				w[wl++] = s[++i];
+			else
+				w[wl++] = ch;
+			continue;
+		}
+		if (!ch || isspace((unsigned char)ch)) {
+			if (in_word) {
+				w[wl] = 0;
+				json_object_array_add(a, json_object_new_string(w));
+				wl = 0;
+				in_word = false;
+			}
+			continue;
+		}
+		in_word = true;
+		if (ch == '\'' || ch == '"')
+			q = ch;
+		else if (ch == '\\' && s[i + 1])
+			w[wl++] = s[++i];
+		else
+			w[wl++] = ch;
+	}
+	return a;
+}
+
+static json_object *words(const struct ynode *v)
+{
+	json_object *a;
+
+	if (is_str(v))
+		return split_words(v->s);
+	a = json_object_new_array();
+	for (size_t i = 0; a && v->kind == Y_SEQ && i < v->n; i++)
+		json_object_array_add(a, json_object_new_string(v->v[i]->s));
+	return a;
+}
+
+/* "1m30s", "500ms", "10s" -> nanoseconds; 0 when not a duration. */
+static int64_t duration_ns(const char *s)
+{
+	int64_t total = 0;
+
+	while (s && *s) {
+		char *end;
+		long long x = strtoll(s, &end, 10);
+		int64_t unit;
+
+		if (end == s || x < 0)
+			return 0;
+		if (!strncmp(end, "ms", 2))
+			unit = 1000000, end += 2;
+		else if (!strncmp(end, "us", 2))
+			unit = 1000, end += 2;
+		else if (*end == 'h')
+			unit = 3600000000000LL, end++;
+		else if (*end == 'm')
+			unit = 60000000000LL, end++;
+		else if (*end == 's')
+			unit = 1000000000LL, end++;
+		else if (!*end)
+			unit = 1000000000LL; /* bare number: seconds */
+		else
+			return 0;
+		total += (int64_t)x * unit;
+		s = end;
+	}
+	return total;
+}
+
+static int64_t size_bytes(const char *s)
+{
+	char *end;
+	long long x = strtoll(s, &end, 10);
+	int64_t mul = 1;
+
+	switch (tolower((unsigned char)*end)) {
+	case 'k':
+		mul = 1024;
+		break;
+	case 'm':
+		mul = 1024 * 1024;
+		break;
+	case 'g':
+		mul = 1024LL * 1024 * 1024;
+		break;
+	}
+	return (int64_t)x * mul;
+}
+
+static void add_port(json_object *exposed, json_object *bindings, const char *ip, unsigned long hp,
+                     unsigned long cp, const char *proto)
+{
+	char key[32];
+	json_object *list, *b;
+
+	snprintf(key, sizeof(key), "%lu/%s", cp, proto);
+	json_object_object_add(exposed, key, json_object_new_object());
+	if (!hp && !ip)
+		return;
+	if (!json_object_object_get_ex(bindings, key, &list)) {
+		list = json_object_new_array();
+		json_object_object_add(bindings, key, list);
+	}
+	b = json_object_new_object();
+	json_object_object_add(b, "HostIp", json_object_new_string(ip ? ip : ""));
+	if (hp) {
+		snprintf(key, sizeof(key), "%lu", hp);
+		json_object_object_add(b, "HostPort", json_object_new_string(key));
+	} else {
+		json_object_object_add(b, "HostPort", json_object_new_string(""));
+	}
+	json_object_array_add(list, b);
+}
+
+static void range(const char *s, size_t n, unsigned long *a, unsigned long *b)
+{
+	const char *dash = memchr(s, '-', n);
+
+	*a = *b = 0;
+	if (!n)
+		return;
+	if (!dash) {
+		uint_str(s, n, 1, 65535, a);
+		*b = *a;
+		return;
+	}
+	uint_str(s, (size_t)(dash - s), 1, 65535, a);
+	uint_str(dash + 1, n - (size_t)(dash - s) - 1, 1, 65535, b);
+}
+
+/* The short form, already checked by port_short_problem(). */
+static void port_short(json_object *exposed, json_object *bindings, const char *s)
+{
+	const char *slash = strrchr(s, '/'), *proto = slash ? slash + 1 : "tcp";
+	size_t len = slash ? (size_t)(slash - s) : strlen(s);
+	const char *c1 = memrchr(s, ':', len), *c2 = NULL;
+	char ip[64] = "";
+	unsigned long ca, cb, ha = 0, hb = 0;
+
+	if (!c1) {
+		range(s, len, &ca, &cb);
+	} else {
+		range(c1 + 1, len - (size_t)(c1 + 1 - s), &ca, &cb);
+		if (s[0] == '[')
+			c2 = strstr(s, "]:") + 1;
+		else if (c1 > s)
+			c2 = memrchr(s, ':', (size_t)(c1 - s));
+		if (c2) {
+			const char *ipp = s[0] == '[' ? s + 1 : s;
+			size_t il = (size_t)(c2 - s) - (s[0] == '[' ? 2 : 0);
+			snprintf(ip, sizeof(ip), "%.*s", (int)il, ipp);
+			range(c2 + 1, (size_t)(c1 - c2 - 1), &ha, &hb);
+		} else {
+			range(s, (size_t)(c1 - s), &ha, &hb);
+		}
+	}
+	for (unsigned long p = ca; p && p <= cb; p++) {
+		unsigned long h = ha ? (hb > ha ? ha + (p - ca) : ha) : 0;
+		add_port(exposed, bindings, ip[0] ? ip : NULL, h, p, proto);
+	}
+}
+
+static void add_mount(json_object *mounts, const char *type, const char *src, const char *dst,
+                      bool ro)
+{
+	json_object *m = json_object_new_object();
+
+	json_object_object_add(m, "Type", json_object_new_string(type));
+	if (src)
+		json_object_object_add(m, "Source", json_object_new_string(src));
+	json_object_object_add(m, "Target", json_object_new_string(dst));
+	json_object_object_add(m, "ReadOnly", json_object_new_boolean(ro));
+	json_object_array_add(mounts, m);
+}
+
+static void volume_short(json_object *mounts, const char *s)
+{
+	char buf[4096], *parts[3] = {0};
+	size_t np = 0;
+	bool ro = false;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *save = NULL, *t = strtok_r(buf, ":", &save); t && np < 3;
+	     t = strtok_r(NULL, ":", &save))
+		parts[np++] = t;
+	if (np == 1) {
+		add_mount(mounts, "volume", NULL, parts[0], false);
+		return;
+	}
+	if (np == 3) /* the checks allowed ro, rw and nocopy, comma-separated */
+		for (char *save = NULL, *t = strtok_r(parts[2], ",", &save); t;
+		     t = strtok_r(NULL, ",", &save))
+			ro |= !strcmp(t, "ro");
+	add_mount(mounts, parts[0][0] == '/' ? "bind" : "volume", parts[0], parts[1], ro);
+}
+
+/* env_file lines NAME=VALUE (blank lines and # comments skipped). */
+static int env_file(json_object *env, int dirfd, const char *path, struct cerr *err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	if (dirfd < 0)
+		return 1; /* parsed without the spec directory: no body */
+	fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return cerr_set(err, errno, "env_file '%s'", path);
+	r = read_fd(fd, COMPOSE_MAX_SIZE, path, &text, &len, err);
+	if (r < 0)
+		return r;
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		while (isspace((unsigned char)*l))
+			l++;
+		if (!*l || *l == '#')
+			continue;
+		l[strcspn(l, "\r")] = 0;
+		json_object_array_add(env, json_object_new_string(l));
+	}
+	return 0;
+}
+
+static json_object *device_request(const struct ynode *d)
+{
+	json_object *r = json_object_new_object(), *caps = json_object_new_array(),
+	            *set = json_object_new_array();
+	const struct ynode *count = d ? map_get(d, "count") : NULL,
+	                   *ids = d ? map_get(d, "device_ids") : NULL,
+	                   *cp = d ? map_get(d, "capabilities") : NULL;
+	unsigned long n;
+
+	json_object_object_add(r, "Driver", json_object_new_string("nvidia"));
+	if (ids && ids->kind == Y_SEQ) {
+		json_object *a = json_object_new_array();
+		for (size_t i = 0; i < ids->n; i++)
+			json_object_array_add(a, json_object_new_string(ids->v[i]->s));
+		json_object_object_add(r, "DeviceIDs", a);
+	} else if (count && as_uint(count, 0, 1024, &n)) {
+		json_object_object_add(r, "Count", json_object_new_int64((int64_t)n));
+	} else {
+		json_object_object_add(r, "Count", json_object_new_int(-1));
+	}
+	if (cp && cp->kind == Y_SEQ && cp->n)
+		for (size_t i = 0; i < cp->n; i++)
+			json_object_array_add(set, json_object_new_string(cp->v[i]->s));
+	else
+		json_object_array_add(set, json_object_new_string("gpu"));
+	json_object_array_add(caps, set);
+	json_object_object_add(r, "Capabilities", caps);
+	return r;
+}
+
+static int service_body(const char *name, const struct ynode *svc, int dirfd,
+                        struct compose_service *out, struct cerr *err)
+{
+	json_object *top = json_object_new_object(), *hc = json_object_new_object(),
+	            *env = json_object_new_array(), *exposed = json_object_new_object(),
+	            *bindings = json_object_new_object(), *mounts = json_object_new_array(),
+	            *labels = json_object_new_object(), *devreq = json_object_new_array();
+	int r = 0;
+
+	json_object_object_add(top, "HostConfig", hc);
+	json_object_object_add(top, "Labels", labels);
+	json_object_object_add(labels, "org.cocoon.service", json_object_new_string(name));
+	json_object_object_add(top, "Env", env);
+	json_object_object_add(top, "ExposedPorts", exposed);
+	json_object_object_add(hc, "PortBindings", bindings);
+	json_object_object_add(hc, "Mounts", mounts);
+	for (size_t i = 0; i < svc->n && r >= 0; i += 2) {
+		const char *key = svc->v[i]->s;
+		const struct ynode *v = svc->v[i + 1];
+
+		if (!strcmp(key, "image")) {
+			json_object_object_add(top, "Image", json_object_new_string(v->s));
+			out->image = strdup(v->s);
+		} else if (!strcmp(key, "command") || !strcmp(key, "entrypoint")) {
+			json_object *w = words(v);
+			if (!w)
+				r = cerr_setx(err, EINVAL, "services.%s.%s: unbalanced quotes",
+				              name, key);
+			json_object_object_add(top, !strcmp(key, "command") ? "Cmd" : "Entrypoint",
+			                       w);
+		} else if (!strcmp(key, "env_file")) {
+			if (is_str(v))
+				r = env_file(env, dirfd, v->s, err);
+			for (size_t j = 0; v->kind == Y_SEQ && j < v->n && r >= 0; j++) {
+				const struct ynode *p = v->v[j];
+				r = env_file(env, dirfd, is_str(p) ? p->s : map_get(p, "path")->s,
+				             err);
+			}
+		} else if (!strcmp(key, "ports")) {
+			for (size_t j = 0; j < v->n; j++) {
+				const struct ynode *p = v->v[j], *t, *pub, *ip, *pr;
+				unsigned long tp = 0, pp = 0;
+				if (is_str(p)) {
+					port_short(exposed, bindings, p->s);
+					continue;
+				}
+				t = map_get(p, "target");
+				pub = map_get(p, "published");
+				ip = map_get(p, "host_ip");
+				pr = map_get(p, "protocol");
+				as_uint(t, 1, 65535, &tp);
+				if (pub)
+					as_uint(pub, 1, 65535, &pp);
+				add_port(exposed, bindings, is_str(ip) ? ip->s : NULL, pp, tp,
+				         is_str(pr) ? pr->s : "tcp");
+			}
+		} else if (!strcmp(key, "volumes")) {
+			for (size_t j = 0; j < v->n; j++) {
+				const struct ynode *m = v->v[j], *src, *ro;
+				if (is_str(m)) {
+					volume_short(mounts, m->s);
+					continue;
+				}
+				src = map_get(m, "source");
+				ro = map_get(m, "read_only");
+				add_mount(mounts, map_get(m, "type")->s,
+				          is_str(src) ? src->s : NULL, map_get(m, "target")->s,
+				          ro && as_bool(ro) == 1);
+			}
+		} else if (!strcmp(key, "gpus")) {
+			json_object_array_add(devreq, device_request(NULL));
+		} else if (!strcmp(key, "deploy")) {
+			const struct ynode *devs =
+			    map_get(map_get(map_get(v, "resources"), "reservations"), "devices");
+			for (size_t j = 0; devs && j < devs->n; j++)
+				json_object_array_add(devreq, device_request(devs->v[j]));
+		} else if (!strcmp(key, "restart")) {
+			json_object *rp = json_object_new_object();
+			unsigned long x = 0;
+			bool onf = !strncmp(v->s, "on-failure", 10);
+			if (!strncmp(v->s, "on-failure:", 11))
+				uint_str(v->s + 11, strlen(v->s + 11), 0, 1000000, &x);
+			json_object_object_add(rp, "Name",
+			                       json_object_new_string(onf ? "on-failure" : v->s));
+			json_object_object_add(rp, "MaximumRetryCount",
+			                       json_object_new_int64((int64_t)x));
+			json_object_object_add(hc, "RestartPolicy", rp);
+			snprintf(out->restart, sizeof(out->restart), "%s", v->s);
+		} else if (!strcmp(key, "shm_size")) {
+			json_object_object_add(hc, "ShmSize",
+			                       json_object_new_int64(size_bytes(v->s)));
+		} else if (!strcmp(key, "ulimits")) {
+			json_object *ul = json_object_new_array();
+			for (size_t j = 0; j < v->n; j += 2) {
+				const struct ynode *l = v->v[j + 1];
+				json_object *o = json_object_new_object();
+				unsigned long soft = 0, hard = 0;
+				if (is_str(l)) {
+					as_uint(l, 0, ULONG_MAX, &soft);
+					hard = soft;
+				} else {
+					as_uint(map_get(l, "soft"), 0, ULONG_MAX, &soft);
+					as_uint(map_get(l, "hard"), 0, ULONG_MAX, &hard);
+				}
+				json_object_object_add(o, "Name",
+				                       json_object_new_string(v->v[j]->s));
+				json_object_object_add(o, "Soft",
+				                       json_object_new_int64((int64_t)soft));
+				json_object_object_add(o, "Hard",
+				                       json_object_new_int64((int64_t)hard));
+				json_object_array_add(ul, o);
+			}
+			json_object_object_add(hc, "Ulimits", ul);
+		} else if (!strcmp(key, "working_dir")) {
+			json_object_object_add(top, "WorkingDir", json_object_new_string(v->s));
+		} else if (!strcmp(key, "user")) {
+			json_object_object_add(top, "User", json_object_new_string(v->s));
+		} else if (!strcmp(key, "healthcheck")) {
+			json_object *h = json_object_new_object();
+			const struct ynode *t = map_get(v, "test"), *d = map_get(v, "disable");
+			static const char *const durs[][2] = {{"interval", "Interval"},
+			                                      {"timeout", "Timeout"},
+			                                      {"start_period", "StartPeriod"},
+			                                      {"start_interval", "StartInterval"}};
+			unsigned long retries;
+			if ((d && as_bool(d) == 1) || !t) {
+				json_object *n = json_object_new_array();
+				json_object_array_add(n, json_object_new_string("NONE"));
+				json_object_object_add(h, "Test", n);
+			} else if (is_str(t)) {
+				json_object *n = json_object_new_array();
+				json_object_array_add(n, json_object_new_string("CMD-SHELL"));
+				json_object_array_add(n, json_object_new_string(t->s));
+				json_object_object_add(h, "Test", n);
+			} else {
+				json_object_object_add(h, "Test", words(t));
+			}
+			for (size_t j = 0; j < ARRAY_SIZE(durs); j++) {
+				const struct ynode *x = map_get(v, durs[j][0]);
+				if (is_str(x))
+					json_object_object_add(
+					    h, durs[j][1],
+					    json_object_new_int64(duration_ns(x->s)));
+			}
+			if (as_uint(map_get(v, "retries"), 0, 1000000, &retries))
+				json_object_object_add(h, "Retries",
+				                       json_object_new_int64((int64_t)retries));
+			json_object_object_add(top, "Healthcheck", h);
+		} else if (!strcmp(key, "depends_on")) {
+			for (size_t j = 0; j < v->n; j += v->kind == Y_MAP ? 2 : 1) {
+				const struct ynode *cond =
+				    v->kind == Y_MAP ? map_get(v->v[j + 1], "condition") : NULL;
+				struct compose_dep *nd =
+				    reallocarray(out->deps, out->n_deps + 1, sizeof(*nd));
+				if (!nd) {
+					r = cerr_set(err, ENOMEM, "services.%s", name);
+					break;
+				}
+				out->deps = nd;
+				nd[out->n_deps].service = strdup(v->v[j]->s);
+				nd[out->n_deps].healthy =
+				    cond && !strcmp(cond->s, "service_healthy");
+				out->n_deps++;
+			}
+		} else if (!strcmp(key, "cap_add")) {
+			json_object *caps = json_object_new_array();
+			for (size_t j = 0; j < v->n; j++) {
+				char cap[64], full[80];
+				compose_cap_normalise(v->v[j]->s, cap, sizeof(cap));
+				snprintf(full, sizeof(full), "CAP_%s", cap);
+				json_object_array_add(caps, json_object_new_string(full));
+			}
+			json_object_object_add(hc, "CapAdd", caps);
+		} else if (!strcmp(key, "security_opt")) {
+			json_object *so = json_object_new_array();
+			for (size_t j = 0; j < v->n; j++)
+				json_object_array_add(so, json_object_new_string(v->v[j]->s));
+			json_object_object_add(hc, "SecurityOpt", so);
+		}
+	}
+	/* environment after env_file: it wins, as in Compose (the engine keeps
+	 * the last of duplicate names) */
+	const struct ynode *e = map_get(svc, "environment");
+	for (size_t j = 0; r >= 0 && e && e->kind == Y_MAP && j < e->n; j += 2) {
+		char *kv;
+		if (is_null(e->v[j + 1]))
+			continue;
+		if (asprintf(&kv, "%s=%s", e->v[j]->s, e->v[j + 1]->s) < 0) {
+			r = cerr_set(err, ENOMEM, "services.%s", name);
+			break;
+		}
+		json_object_array_add(env, json_object_new_string(kv));
+		free(kv);
+	}
+	for (size_t j = 0; r >= 0 && e && e->kind == Y_SEQ && j < e->n; j++)
+		json_object_array_add(env, json_object_new_string(e->v[j]->s));
+	if (json_object_array_length(devreq))
+		json_object_object_add(hc, "DeviceRequests", devreq);
+	else
+		json_object_put(devreq);
+	out->name = strdup(name);
+	if (r == 1) {
+		r = 0;
+	} else if (r == 0) {
+		out->create_json = strdup(json_object_to_json_string_ext(
+		    top, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		if (!out->create_json || !out->image)
+			r = cerr_set(err, ENOMEM, "services.%s", name);
+	}
+	json_object_put(top);
+	return r;
+}
+
+static void service_free(struct compose_service *s)
+{
+	free(s->name);
+	free(s->image);
+	free(s->create_json);
+	for (size_t i = 0; i < s->n_deps; i++)
+		free(s->deps[i].service);
+	free(s->deps);
+}
+
+static int build_services(const struct ynode *services, int dirfd, struct compose_spec *spec,
+                          struct cerr *err)
+{
+	size_t n = services && services->kind == Y_MAP ? services->n / 2 : 0;
+	int r;
+
+	if (!n)
+		return 0;
+	spec->svc = calloc(n, sizeof(*spec->svc));
+	if (!spec->svc)
+		return cerr_set(err, ENOMEM, "services");
+	for (size_t i = 0; i < n; i++) {
+		r = service_body(services->v[2 * i]->s, services->v[2 * i + 1], dirfd,
+		                 &spec->svc[i], err);
+		spec->n_svc = i + 1;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int compose_parse(const char *file, const char *text, size_t len, const struct compose_opts *opts,
                   struct compose_spec *out, struct cerr *err)
 {
@@ -1669,19 +2197,28 @@ int compose_parse(const char *file, const char *text, size_t len, const struct c
 
 	if (r == 0)
 		check_document(&c, root);
-	ynode_free(root);
 	if (c.oom) {
+		ynode_free(root);
 		compose_spec_free(&c.spec);
 		return cerr_set(err, ENOMEM, "parsing %s", file);
 	}
 	if (c.problems) {
+		ynode_free(root);
 		compose_spec_free(&c.spec);
 		return -EINVAL;
 	}
-	if (out)
-		*out = c.spec;
-	else
+	if (!out) {
+		ynode_free(root);
 		compose_spec_free(&c.spec);
+		return 0;
+	}
+	r = build_services(c.services, opts ? opts->spec_dirfd : -1, &c.spec, err);
+	ynode_free(root);
+	if (r < 0) {
+		compose_spec_free(&c.spec);
+		return r;
+	}
+	*out = c.spec;
 	return 0;
 }
 
@@ -1729,6 +2266,9 @@ void compose_spec_free(struct compose_spec *s)
 	free_strv(s->registries, s->n_registries);
 	free_strv(s->volumes, s->n_volumes);
 	free(s->images);
+	for (size_t i = 0; i < s->n_svc; i++)
+		service_free(&s->svc[i]);
+	free(s->svc);
 	for (size_t i = 0; i < s->n_egress; i++) {
 		free(s->egress[i].cidr);
 		free(s->egress[i].host);

@@ -22,7 +22,7 @@ pkgs_build=(build-essential meson ninja-build pkg-config clang clang-format
 	libssl-dev libjson-c-dev libyaml-dev libinih-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libcryptsetup-dev libblkid-dev)
 pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin e2fsprogs python3
-	docker.io docker-registry nftables iproute2)
+	docker.io docker-registry nftables iproute2 podman)
 pkgs_vm=(cpio kmod mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu
 	dpkg-dev)
 pkgs_demo=("${pkgs_vm[@]}")

@@ -1,6 +1,6 @@
 /* cocoon-authz - the Docker authorization plugin of Docker mode.
  *
- *   cocoon-authz --spec DIR [--socket PATH] [--load-window FILE]
+ *   cocoon-authz --spec DIR [--socket PATH] [--load-window FILE] [--verified FILE]
  *   cocoon-authz --spec DIR --check FILE     decide one recorded AuthZReq
  *
  * Serves dockerd's plugin protocol (HTTP over a unix socket, here through
@@ -16,6 +16,12 @@
  * (or by this program's user), not writable by group or others, and younger
  * than --load-window-max seconds (default 600), so a crashed runner cannot
  * leave it open for good.
+ *
+ * Images loaded from verified archives: dockerd 20.10 knows them only by ID,
+ * so cocoon-workload writes --verified FILE (default
+ * /run/cocoon/verified-images; lines "sha256:<ID> <service image>") and a
+ * create may name such an ID. The file counts only under the same ownership
+ * and mode rules as the window (no age limit: the images stay loaded).
  *
  * Exit codes: 0 stopped by SIGTERM/SIGINT (or --check: allowed), 1 the spec
  * was refused (or --check: denied), 2 usage error, 3 system error.
@@ -46,12 +52,15 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
 
 #define DEFAULT_SOCKET "/run/docker/plugins/cocoon-authz.sock"
 #define DEFAULT_WINDOW "/run/cocoon/authz-load-window"
+#define DEFAULT_VERIFIED "/run/cocoon/verified-images"
+#define VERIFIED_MAX 65536
 #define PLUGIN_CT "application/vnd.docker.plugins.v1+json"
 
 struct server {
 	struct compose_spec spec;
 	const char *window_path;
 	long window_max_s;
+	const char *verified_path;
 };
 
 struct conn {
@@ -74,6 +83,8 @@ static void usage(FILE *f)
 	           "                          root's, mode without group/other write, and is\n"
 	           "                          younger than --load-window-max (default\n"
 	           "                          " DEFAULT_WINDOW ")\n"
+	           "  --verified FILE         image IDs cocoon-workload loaded from verified\n"
+	           "                          archives (default " DEFAULT_VERIFIED ")\n"
 	           "  --load-window-max SEC   the longest the window stays open (default 600)\n"
 	           "  --check FILE            decide one AuthZReq JSON from FILE ('-': stdin),\n"
 	           "                          print the reply, exit 0 allowed / 1 denied\n"
@@ -101,6 +112,26 @@ static bool window_open(const struct server *s)
 	clock_gettime(CLOCK_REALTIME, &now);
 	return now.tv_sec - st.st_mtim.tv_sec <= s->window_max_s &&
 	       st.st_mtim.tv_sec <= now.tv_sec + 5;
+}
+
+/* cocoon-workload's list of verified image IDs, or NULL; same trust rules as
+ * the window. Read per request (an lstat when there is none). */
+static char *verified_ids(const struct server *s)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len;
+
+	if (!s->verified_path || lstat(s->verified_path, &st) < 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		log_warn("ignoring '%s': not owned by root or writable by others",
+		         s->verified_path);
+		return NULL;
+	}
+	if (read_file(s->verified_path, VERIFIED_MAX, &text, &len, NULL) < 0)
+		return NULL;
+	return text;
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *json)
@@ -147,7 +178,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (strcmp(url, "/AuthZPlugin.AuthZReq"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "{\"Err\":\"unknown plugin call\"}");
 
-	struct authz_env env = {&s->spec, false};
+	struct authz_env env = {&s->spec, false, NULL};
 	struct authz_verdict v;
 	_cleanup_free_ char *out = NULL;
 	const char *body = (const char *)cn->body.p;
@@ -158,7 +189,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		snprintf(v.msg, sizeof(v.msg), "the authorization request is too large: denied");
 	} else {
 		/* one lstat: cheap next to the request itself */
+		_cleanup_free_ char *ids = verified_ids(s);
+
 		env.load_window_open = window_open(s);
+		env.verified_ids = ids;
 		authz_decide(&env, body ? body : "", blen, &v);
 	}
 	if (!v.allow || log_get_level() <= LOG_LVL_DEBUG) {
@@ -246,7 +280,7 @@ static int check_file(struct server *s, const char *path)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ char *out = NULL;
 	size_t len;
-	struct authz_env env = {&s->spec, false};
+	struct authz_env env = {&s->spec, false, NULL};
 	struct authz_verdict v;
 	int r = !strcmp(path, "-") ? read_fd(0, AUTHZ_MAX_REQUEST, "stdin", &text, &len, &err)
 	                           : read_file(path, AUTHZ_MAX_REQUEST, &text, &len, &err);
@@ -272,7 +306,10 @@ static int check_file(struct server *s, const char *path)
 		log_cerr(&err);
 		return EXIT_SYSTEM;
 	}
+	_cleanup_free_ char *ids = verified_ids(s);
+
 	env.load_window_open = window_open(s);
+	env.verified_ids = ids;
 	authz_decide(&env, text ? text : "", len, &v);
 	out = authz_reply_json(&v);
 	puts(out ? out : "{}");
@@ -286,6 +323,7 @@ int main(int argc, char **argv)
 	    {"socket", required_argument, NULL, 'S'},
 	    {"load-window", required_argument, NULL, 'w'},
 	    {"load-window-max", required_argument, NULL, 'm'},
+	    {"verified", required_argument, NULL, 'i'},
 	    {"check", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -293,7 +331,8 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct server s = {.window_path = DEFAULT_WINDOW, .window_max_s = 600};
+	struct server s = {
+	    .window_path = DEFAULT_WINDOW, .window_max_s = 600, .verified_path = DEFAULT_VERIFIED};
 	const char *spec_dir = NULL, *sock = DEFAULT_SOCKET, *check = NULL;
 	struct cerr err = CERR_INIT;
 	struct MHD_Daemon *d;
@@ -311,6 +350,9 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			s.window_path = optarg;
+			break;
+		case 'i':
+			s.verified_path = optarg;
 			break;
 		case 'm': {
 			char *end;

@@ -34,7 +34,17 @@ struct authz_verdict {
 struct authz_env {
 	const struct compose_spec *spec;
 	bool load_window_open; /* cocoon-workload's start-up window for images/load */
+	/* cocoon-workload's list of images it loaded from verified archives:
+	 * lines "sha256:<image ID> <service image reference>" (NUL-terminated;
+	 * NULL when there is none). dockerd 20.10 knows a loaded image only by
+	 * its ID (the config digest, which the verified manifest pins), so a
+	 * create may name such an ID when the line maps it to a service's image. */
+	const char *verified_ids;
 };
+
+/* True when `id` ("sha256:<64 hex>") maps to an allowlisted service image in
+ * env->verified_ids. */
+bool authz_verified_id(const struct authz_env *env, const char *id);
 
 /* Decides an AuthZReq given as its raw JSON (len bytes). Never fails: what
  * cannot be parsed is a denial with the reason in v->msg. */

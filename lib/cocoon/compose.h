@@ -45,6 +45,28 @@ struct compose_egress {
 	unsigned line;
 };
 
+struct compose_dep {
+	char *service;
+	bool healthy; /* condition: service_healthy (else: started) */
+};
+
+/* A service as cocoon-workload creates it. */
+struct compose_service {
+	char *name;
+	char *image;              /* as written: NAME@sha256:<64 hex> */
+	char restart[32];         /* as written, "" when absent */
+	struct compose_dep *deps; /* depends_on */
+	size_t n_deps;
+	/* The Engine API (v1.41) containers/create body with exactly the spec's
+	 * settings: Image, Cmd, Entrypoint, Env (env_file, then environment),
+	 * ExposedPorts, WorkingDir, User, Healthcheck, Labels, and HostConfig
+	 * PortBindings, Mounts, RestartPolicy, ShmSize, Ulimits, CapAdd,
+	 * SecurityOpt, DeviceRequests (nvidia). NULL when the service has an
+	 * env_file and the spec was parsed without opts->spec_dirfd (use
+	 * compose_load_dir()). */
+	char *create_json;
+};
+
 struct compose_spec {
 	enum compose_engine engine;
 	bool exec_allow; /* x-cocoon.exec: allow (debug only) */
@@ -60,6 +82,8 @@ struct compose_spec {
 	size_t n_volumes;
 	struct compose_egress *egress;
 	size_t n_egress;
+	struct compose_service *svc; /* in the order of the spec (filled when out != NULL) */
+	size_t n_svc;
 };
 
 struct compose_problem {

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char t[] = "services:\n  web:\n    image: 127.0.0.1:5000/demo/hello@sha256:"
 	                        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
 	                        "x-cocoon:\n  registries: [\"127.0.0.1:5000\"]\n";
-	struct authz_env env = {&spec, false};
+	struct authz_env env = {&spec, false, NULL};
 	struct authz_verdict v;
 
 	if (!ready) {

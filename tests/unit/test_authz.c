@@ -20,7 +20,7 @@
 #define IMG "127.0.0.1:5000/demo/hello@sha256:" D64
 
 static struct compose_spec spec;
-static struct authz_env env = {&spec, false};
+static struct authz_env env = {&spec, false, NULL};
 
 static int setup(void **state)
 {
@@ -154,7 +154,7 @@ static void pull_denied(void **state)
 static void registry_must_be_listed(void **state)
 {
 	struct compose_spec s2;
-	struct authz_env e2 = {&s2, false};
+	struct authz_env e2 = {&s2, false, NULL};
 	struct authz_verdict v;
 	const char *t = "services:\n  web:\n    image: " IMG "\n";
 
@@ -227,6 +227,27 @@ static void create_image_rules(void **state)
 	DENIED("POST", CREATE, NULL, "without a JSON body");
 	DENIED("POST", CREATE, "{\"Image\":", "not a JSON object");
 	DENIED("POST", CREATE, "[1]", "not a JSON object");
+}
+
+/* An image loaded from a verified archive is known to dockerd by its ID only:
+ * allowed when cocoon-workload's list maps that ID to a service's image. */
+static void create_verified_id(void **state)
+{
+	const char *body = "{\"Image\":\"sha256:" E64 "\",\"HostConfig\":{}}";
+	const char *priv = "{\"Image\":\"sha256:" E64 "\",\"HostConfig\":{\"Privileged\":true}}";
+
+	DENIED("POST", CREATE, body, "container image denied");
+	env.verified_ids = "sha256:" D64 " " IMG "\nsha256:" E64 " " IMG "\n";
+	ALLOWED("POST", CREATE, body);
+	DENIED("POST", CREATE, priv, "privileged");
+	/* mapped to an image no service uses, or to a tag: denied */
+	env.verified_ids = "sha256:" E64 " 127.0.0.1:5000/other@sha256:" D64 "\n";
+	DENIED("POST", CREATE, body, "container image denied");
+	env.verified_ids = "sha256:" E64 " 127.0.0.1:5000/demo/hello:v1\n";
+	DENIED("POST", CREATE, body, "container image denied");
+	env.verified_ids = "sha256:" E64 "x " IMG "\n";
+	DENIED("POST", CREATE, body, "container image denied");
+	env.verified_ids = NULL;
 }
 
 static void create_privileged(void **state)
@@ -380,6 +401,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(reads_allowed),
+	    cmocka_unit_test(create_verified_id),
 	    cmocka_unit_test(activate_reply),
 	    cmocka_unit_test(pull_by_allowlisted_digest),
 	    cmocka_unit_test(pull_denied),

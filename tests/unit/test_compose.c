@@ -12,6 +12,10 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <unistd.h>
+
 #include "cocoon/compose.h"
 
 #define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -484,6 +488,100 @@ static void helpers(void **state)
 	assert_non_null(compose_bind_source_problem("/proc"));
 }
 
+static const char *jpath(json_object *o, const char *path)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *t = strtok_r(buf, ".", &save); t && o; t = strtok_r(NULL, ".", &save)) {
+		if (json_object_is_type(o, json_type_array))
+			o = json_object_array_get_idx(o, (size_t)atoi(t));
+		else if (!json_object_object_get_ex(o, t, &o))
+			return NULL;
+	}
+	return o ? json_object_get_string(o) : NULL;
+}
+
+/* The containers/create body cocoon-workload sends carries every setting. */
+static void create_body(void **state)
+{
+	char dir[] = "/tmp/test_compose_XXXXXX";
+	const char *y =
+	    "services:\n"
+	    "  web:\n"
+	    "    image: 127.0.0.1:5000/demo/web@sha256:" D64 "\n"
+	    "    command: /srv -p \"a b\" 'c d'\n"
+	    "    entrypoint: [/bin/x, -v]\n"
+	    "    environment: {A: '1', B: two}\n"
+	    "    env_file: app.env\n"
+	    "    ports: [\"127.0.0.1:8080:80\", \"9000-9001:9000-9001/udp\"]\n"
+	    "    volumes: [\"state:/var/lib/x\", \"/data/models:/models:ro\",\n"
+	    "              \"/spec/cfg:/cfg:nocopy,ro\", \"cache:/c:nocopy\"]\n"
+	    "    gpus: all\n"
+	    "    restart: on-failure:3\n"
+	    "    shm_size: 1g\n"
+	    "    ulimits: {memlock: 65536, nofile: {soft: 1024, hard: 2048}}\n"
+	    "    working_dir: /srv\n"
+	    "    user: \"1000:1000\"\n"
+	    "    cap_add: [sys_nice]\n"
+	    "    healthcheck: {test: [CMD, /srv, health], interval: 1m30s, retries: 3}\n"
+	    "    depends_on: {db: {condition: service_healthy}}\n"
+	    "  db:\n"
+	    "    image: 127.0.0.1:5000/demo/db@sha256:" D64 "\n"
+	    "volumes:\n"
+	    "  state:\n"
+	    "  cache:\n";
+	struct compose_spec s;
+	struct cerr err = CERR_INIT;
+	json_object *o;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	fd = open(strcat(strcpy((char[128]){0}, dir), "/docker-compose.yml"), O_WRONLY | O_CREAT,
+	          0644);
+	assert_true(write(fd, y, strlen(y)) == (ssize_t)strlen(y));
+	close(fd);
+	fd = open(strcat(strcpy((char[128]){0}, dir), "/app.env"), O_WRONLY | O_CREAT, 0644);
+	assert_true(write(fd, "# c\nE=from file\nA=0\n", 20) == 20);
+	close(fd);
+	if (compose_load_dir(dir, NULL, &s, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(s.n_svc, 2);
+	assert_string_equal(s.svc[0].name, "web");
+	assert_int_equal(s.svc[0].n_deps, 1);
+	assert_string_equal(s.svc[0].deps[0].service, "db");
+	assert_true(s.svc[0].deps[0].healthy);
+	o = json_tokener_parse(s.svc[0].create_json);
+	assert_non_null(o);
+	assert_string_equal(jpath(o, "Cmd.2"), "a b");
+	assert_string_equal(jpath(o, "Cmd.3"), "c d");
+	assert_string_equal(jpath(o, "Entrypoint.1"), "-v");
+	assert_string_equal(jpath(o, "Env.0"), "E=from file");
+	assert_string_equal(jpath(o, "Env.2"), "A=1"); /* environment after env_file */
+	assert_string_equal(jpath(o, "HostConfig.PortBindings.80/tcp.0.HostPort"), "8080");
+	assert_string_equal(jpath(o, "HostConfig.PortBindings.80/tcp.0.HostIp"), "127.0.0.1");
+	assert_string_equal(jpath(o, "HostConfig.PortBindings.9001/udp.0.HostPort"), "9001");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.0.Type"), "volume");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.1.Type"), "bind");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.1.ReadOnly"), "true");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.2.ReadOnly"), "true");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.3.ReadOnly"), "false");
+	assert_string_equal(jpath(o, "HostConfig.Mounts.3.Source"), "cache");
+	assert_string_equal(jpath(o, "HostConfig.DeviceRequests.0.Driver"), "nvidia");
+	assert_string_equal(jpath(o, "HostConfig.DeviceRequests.0.Count"), "-1");
+	assert_string_equal(jpath(o, "HostConfig.RestartPolicy.Name"), "on-failure");
+	assert_string_equal(jpath(o, "HostConfig.RestartPolicy.MaximumRetryCount"), "3");
+	assert_string_equal(jpath(o, "HostConfig.ShmSize"), "1073741824");
+	assert_string_equal(jpath(o, "HostConfig.Ulimits.1.Hard"), "2048");
+	assert_string_equal(jpath(o, "HostConfig.CapAdd.0"), "CAP_SYS_NICE");
+	assert_string_equal(jpath(o, "Healthcheck.Interval"), "90000000000");
+	assert_string_equal(jpath(o, "User"), "1000:1000");
+	assert_string_equal(jpath(o, "WorkingDir"), "/srv");
+	json_object_put(o);
+	compose_spec_free(&s);
+	assert_int_equal(system(strcat(strcpy((char[160]){0}, "rm -rf "), dir)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +612,7 @@ int main(void)
 	    cmocka_unit_test(not_utf8),
 	    cmocka_unit_test(other_yaml_refusals),
 	    cmocka_unit_test(helpers),
+	    cmocka_unit_test(create_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
