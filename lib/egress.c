@@ -194,3 +194,22 @@ int egress_apply(const char *nft, const char *ruleset, size_t len, struct cerr *
 	cmd_result_free(&res);
 	return 0;
 }
+
+int egress_setup(const struct compose_spec *spec, egress_resolve_fn resolve, const char *nft,
+                 enum egress_stage *stage, struct cerr *err)
+{
+	struct wbuf w;
+	int r;
+
+	wbuf_init(&w, 1024 * 1024);
+	if (stage)
+		*stage = EGRESS_STAGE_RULESET;
+	r = egress_ruleset(spec, resolve, &w, err);
+	if (r >= 0) {
+		if (stage)
+			*stage = EGRESS_STAGE_APPLY;
+		r = egress_apply(nft, (const char *)w.p, w.len, err);
+	}
+	wbuf_free(&w);
+	return r;
+}

@@ -90,6 +90,17 @@ int main(int argc, char **argv)
 		log_error("workload spec %s: %s", spec_dir, err.msg);
 		return r == -EINVAL ? EXIT_REFUSED : EXIT_SYSTEM;
 	}
+	if (!print) {
+		enum egress_stage stage = 0;
+
+		r = egress_setup(&spec, egress_resolve_system, nft, &stage, &err);
+		compose_spec_free(&spec);
+		if (r < 0) {
+			log_cerr(&err);
+			return stage == EGRESS_STAGE_APPLY ? EXIT_SYSTEM : EXIT_REFUSED;
+		}
+		return 0;
+	}
 	wbuf_init(&w, 1024 * 1024);
 	r = egress_ruleset(&spec, egress_resolve_system, &w, &err);
 	compose_spec_free(&spec);
@@ -98,13 +109,7 @@ int main(int argc, char **argv)
 		wbuf_free(&w);
 		return EXIT_REFUSED;
 	}
-	if (print)
-		fwrite(w.p, 1, w.len, stdout);
-	else if (egress_apply(nft, (const char *)w.p, w.len, &err) < 0) {
-		log_cerr(&err);
-		wbuf_free(&w);
-		return EXIT_SYSTEM;
-	}
+	fwrite(w.p, 1, w.len, stdout);
 	wbuf_free(&w);
 	return 0;
 }

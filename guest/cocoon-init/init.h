@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "cocoon/compose.h"
+#include "cocoon/egress.h"
 #include "cocoon/err.h"
 #include "cocoon/tee.h"
 
@@ -52,6 +53,7 @@ struct init_cmds {
 	const char *nvidia_smi; /* nvidia-smi */
 	const char *gpu_attest; /* the GPU attestation command (NULL: none configured) */
 	const char *mkfs;       /* mkfs.ext4 */
+	const char *nft;        /* nft(8), fed the egress ruleset with -f */
 	int timeout_ms;         /* each command */
 	int gpu_wait_ms;        /* how long to wait for the nvidia driver */
 	int seal_timeout_ms;
@@ -67,7 +69,8 @@ struct init_ctx {
 	const char *disk_path;    /* under root */
 	const char *workload_bin; /* under root */
 	const char *seal_override;
-	bool disk_check_only; /* debug only: check the key, activate and mount nothing */
+	egress_resolve_fn resolve; /* host names of egress rules (tests may replace it) */
+	bool disk_check_only;      /* debug only: check the key, activate and mount nothing */
 
 	/* filled by the steps */
 	struct tee tee;

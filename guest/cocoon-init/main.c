@@ -49,6 +49,7 @@ static void usage(FILE *f)
 	        "  --gpu-attest-cmd CMD    GPU attestation command (no default: required\n"
 	        "                          with cocoon_gpu)\n"
 	        "  --mkfs-cmd CMD          mkfs.ext4 (default /usr/sbin/mkfs.ext4)\n"
+	        "  --nft-cmd CMD           nft, fed the egress ruleset (default /usr/sbin/nft)\n"
 	        "  --cmd-timeout-ms N      limit for each command (default 120000)\n"
 	        "  --gpu-wait-ms N         wait for the nvidia driver (default 120000)\n"
 	        "  --seal-timeout-ms N     seal-server connect and reply limit (default 30000)\n"
@@ -72,6 +73,7 @@ enum {
 	OPT_NVSMI,
 	OPT_ATTEST,
 	OPT_MKFS,
+	OPT_NFT,
 	OPT_TIMEOUT,
 	OPT_GPUWAIT,
 	OPT_SEALTIMEOUT,
@@ -107,6 +109,7 @@ int main(int argc, char **argv)
 	    {"nvidia-smi-cmd", required_argument, NULL, OPT_NVSMI},
 	    {"gpu-attest-cmd", required_argument, NULL, OPT_ATTEST},
 	    {"mkfs-cmd", required_argument, NULL, OPT_MKFS},
+	    {"nft-cmd", required_argument, NULL, OPT_NFT},
 	    {"cmd-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
 	    {"gpu-wait-ms", required_argument, NULL, OPT_GPUWAIT},
 	    {"seal-timeout-ms", required_argument, NULL, OPT_SEALTIMEOUT},
@@ -170,6 +173,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MKFS:
 			ctx.cmds.mkfs = optarg;
+			break;
+		case OPT_NFT:
+			ctx.cmds.nft = optarg;
 			break;
 		case OPT_TIMEOUT:
 		case OPT_GPUWAIT:

@@ -6,9 +6,9 @@
  * (step 3, with a GPU), `cocoon:tdx_inited` (step 6). The sealed keys of
  * step 4 therefore depend on the spec, the mode and the GPU gate.
  *
- * Steps 7 (egress firewall) and 9 (cocoon-workload) need parts this build
- * does not have yet: they fail closed in production and are skipped with a
- * warning in debug mode only (docs/cocoon-init.md).
+ * Step 7 applies the egress firewall of the measured copy's x-cocoon.egress
+ * through lib/egress (the same code as cocoon-egress) before any engine runs;
+ * any error stops the boot, so no workload ever starts with open egress.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,6 +21,7 @@
 
 #include "cocoon/compose.h"
 #include "cocoon/crypto.h"
+#include "cocoon/egress.h"
 #include "cocoon/engineconf.h"
 #include "cocoon/evlog.h"
 #include "cocoon/luks.h"
@@ -411,8 +412,20 @@ static int missing_part(struct init_ctx *ctx, const char *what, struct cerr *err
 
 static int step_egress(struct init_ctx *ctx, struct cerr *err)
 {
-	/* TODO: lib/egress (nftables OUTPUT and FORWARD from x-cocoon.egress) */
-	return missing_part(ctx, "the egress firewall (lib/egress)", err);
+	enum egress_stage stage = 0;
+	int r;
+
+	if (!ctx->have_spec)
+		return cerr_setx(err, EINVAL, "no workload spec");
+	r = egress_setup(&ctx->spec, ctx->resolve, ctx->cmds.nft, &stage, err);
+	if (r < 0 && stage == EGRESS_STAGE_APPLY)
+		return cerr_prefix(err, r, "applying the ruleset with %s -f (check --nft-cmd)",
+		                   ctx->cmds.nft);
+	if (r < 0)
+		return cerr_prefix(err, r, "x-cocoon.egress of /spec/docker-compose.yml");
+	note(err, "nftables table inet " EGRESS_TABLE ": %zu rule%s, everything else dropped",
+	     ctx->spec.n_egress, ctx->spec.n_egress == 1 ? "" : "s");
+	return 0;
 }
 
 static int write_conf(struct init_ctx *ctx, const char *abs, const char *text, struct cerr *err)
@@ -507,10 +520,12 @@ void init_ctx_init(struct init_ctx *ctx)
 	ctx->sim_key_path = INIT_SIM_KEY_PATH;
 	ctx->disk_path = INIT_DISK_PATH;
 	ctx->workload_bin = INIT_WORKLOAD_BIN;
+	ctx->resolve = egress_resolve_system;
 	ctx->cmds = (struct init_cmds){.mount = "/usr/bin/mount",
 	                               .systemctl = "/usr/bin/systemctl",
 	                               .nvidia_smi = "/usr/bin/nvidia-smi",
 	                               .mkfs = "/usr/sbin/mkfs.ext4",
+	                               .nft = "/usr/sbin/nft",
 	                               .timeout_ms = 120000,
 	                               .gpu_wait_ms = 120000,
 	                               .seal_timeout_ms = SEALC_TIMEOUT_MS};

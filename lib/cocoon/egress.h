@@ -55,4 +55,15 @@ int egress_ruleset(const struct compose_spec *spec, egress_resolve_fn resolve, s
  * (nft: a path or a name on PATH). */
 int egress_apply(const char *nft, const char *ruleset, size_t len, struct cerr *err);
 
+/* Where egress_setup() failed: building the ruleset (a rule refused, a host
+ * that does not resolve) or applying it (nft missing, refused, timed out). */
+enum egress_stage { EGRESS_STAGE_RULESET = 1, EGRESS_STAGE_APPLY };
+
+/* The whole job of cocoon-egress and of cocoon-init's step 7: builds spec's
+ * ruleset (host names resolved through resolve) and applies it with
+ * egress_apply(). On failure nothing was applied and *stage (if not NULL)
+ * says which part failed. */
+int egress_setup(const struct compose_spec *spec, egress_resolve_fn resolve, const char *nft,
+                 enum egress_stage *stage, struct cerr *err);
+
 #endif

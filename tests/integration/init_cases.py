@@ -35,7 +35,12 @@ COMPOSE = """services:
 x-cocoon:
   engine: docker
   registries: [registry-1.docker.io]
+  egress:
+    - cidr: 10.0.2.2/32
+      ports: [11001]
+      proto: tcp
 """
+ALLOWED_RULE = "ip daddr 10.0.2.2/32 tcp dport { 11001 } accept"
 
 
 def case(fn):
@@ -89,6 +94,13 @@ echo "$(basename "$0") $*" >> "%s"
 exit 0
 """
 
+# nft -f FILE: keeps a copy of the ruleset it was given
+NFT_STANDIN = """#!/bin/sh
+echo "nft $*" >> "%s"
+[ "$1" = "-f" ] && cat "$2" >> "%s"
+exit 0
+"""
+
 
 class Guest:
     """A generated guest tree."""
@@ -129,6 +141,11 @@ class Guest:
                 f.write(STANDIN % self.calls)
             os.chmod(p, 0o755)
             self.cmds[tool] = p
+        self.nft_rules = os.path.join(d, name + "-nft-rules.txt")
+        self.cmds["nft"] = os.path.join(d, name + "-nft")
+        with open(self.cmds["nft"], "w") as f:
+            f.write(NFT_STANDIN % (self.calls, self.nft_rules))
+        os.chmod(self.cmds["nft"], 0o755)
 
     def run(self, *extra, check_only=True):
         args = self.run_args(*extra, check_only=check_only)
@@ -141,7 +158,8 @@ class Guest:
         args = [INIT, "--root", self.root, "--mount-cmd", self.cmds["mount"],
                 "--systemctl-cmd", self.cmds["systemctl"], "--nvidia-smi-cmd",
                 self.cmds["nvidia-smi"], "--gpu-attest-cmd", self.cmds["gpu-attest"],
-                "--mkfs-cmd", self.cmds["mkfs.ext4"], "--seal-timeout-ms", "3000",
+                "--mkfs-cmd", self.cmds["mkfs.ext4"], "--nft-cmd", self.cmds["nft"],
+                "--seal-timeout-ms", "3000",
                 "--cmd-timeout-ms", "10000"]
         if check_only:
             args.append("--disk-check-only")
@@ -157,6 +175,13 @@ class Guest:
     def call_log(self):
         try:
             with open(self.calls) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def ruleset(self):
+        try:
+            with open(self.nft_rules) as f:
                 return f.read()
         except FileNotFoundError:
             return ""
@@ -245,7 +270,38 @@ def happy_path(d, seal):
     with open(g.disk, "rb") as f:
         assert f.read(6) == b"LUKS\xba\xbe"
     assert "WARNING" in r.stderr and "sim" in r.stderr
-    assert "lib/egress" in r.stderr and "cocoon-workload" in r.stderr
+    # step 7 applied the spec's egress firewall, before the engine started
+    assert "[step 7/10] egress done" in r.stderr, r.stderr
+    assert "not in this build: refusing" not in r.stderr and "lib/egress" not in r.stderr
+    rules = g.ruleset()
+    assert rules.count("table inet cocoon_egress {\n") == 1, rules
+    assert ALLOWED_RULE in rules, rules
+    for chain in ("output", "forward"):
+        assert "type filter hook %s priority filter; policy drop;" % chain in rules, rules
+    assert rules.count(ALLOWED_RULE) == 2, rules  # output and forward
+    assert calls.index("nft -f ") < calls.index("systemctl start cocoon-authz.service"), calls
+
+
+@case
+@with_seal
+def egress_host_unresolvable(d, seal):
+    spec = (COMPOSE % ("a" * 64)).replace("    - cidr: 10.0.2.2/32", "    - host: nowhere.invalid")
+    g = Guest(d, "g", seal, spec_files={"docker-compose.yml": spec})
+    g.run()  # a debug boot: step 7 has no debug exception
+    g.assert_failed("egress", "x-cocoon.egress", "nowhere.invalid", "does not resolve")
+    calls = g.call_log()
+    assert "nft" not in calls and "docker.service" not in calls, calls
+
+
+@case
+@with_seal
+def egress_nft_refuses(d, seal):
+    g = Guest(d, "g", seal)
+    with open(g.cmds["nft"], "w") as f:
+        f.write("#!/bin/sh\necho 'Error: Could not process rule: No such file or directory' >&2\nexit 1\n")
+    g.run()
+    g.assert_failed("egress", "refused the egress ruleset", "Could not process rule")
+    assert "docker.service" not in g.call_log()
 
 
 @case

@@ -285,7 +285,7 @@ static void test_step_order(void **state)
 		assert_string_equal(init_steps[i].name, want[i]);
 }
 
-static void test_missing_parts_fail_closed(void **state)
+static void test_workload_missing_fails_closed(void **state)
 {
 	struct fixture *f = *state;
 	struct cerr err = CERR_INIT;
@@ -293,19 +293,69 @@ static void test_missing_parts_fail_closed(void **state)
 
 	f->ctx.workload_bin = "/usr/bin/no-such-cocoon-workload";
 	f->ctx.mode.debug = false;
-	assert_int_equal(find_step("egress", &i)->run(&f->ctx, &err), -ENOSYS);
-	assert_non_null(strstr(err.msg, "egress"));
-	cerr_clear(&err);
 	assert_int_equal(find_step("workload", &i)->run(&f->ctx, &err), -ENOSYS);
 	assert_non_null(strstr(err.msg, "cocoon-workload"));
 
 	f->ctx.mode.debug = true;
 	cerr_clear(&err);
-	assert_int_equal(find_step("egress", &i)->run(&f->ctx, &err), INIT_SKIPPED);
-	cerr_clear(&err);
 	assert_int_equal(find_step("workload", &i)->run(&f->ctx, &err), INIT_SKIPPED);
 	fflush(f->ctx.console);
 	assert_non_null(strstr(f->out, "WARNING"));
+}
+
+static int resolve_nothing(const char *host, struct egress_addr *out, size_t max, struct cerr *err)
+{
+	(void)out;
+	(void)max;
+	return cerr_setx(err, EHOSTUNREACH, "egress rule host '%s' does not resolve", host);
+}
+
+/* step 7 has no debug exception: a rule that cannot be built stops the boot */
+static void test_egress_fails_closed_in_debug(void **state)
+{
+	struct fixture *f = *state;
+	static const char yml[] =
+	    "services:\n"
+	    "  web:\n"
+	    "    image: r.example/web@sha256:"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+	    "x-cocoon:\n"
+	    "  egress:\n"
+	    "    - host: nowhere.invalid\n"
+	    "      ports: [443]\n";
+	static const char yml_cidr[] =
+	    "services:\n"
+	    "  web:\n"
+	    "    image: r.example/web@sha256:"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+	    "x-cocoon:\n"
+	    "  egress:\n"
+	    "    - cidr: 10.0.2.2/32\n"
+	    "      ports: [11001]\n";
+	struct cerr err = CERR_INIT;
+	size_t i;
+
+	f->ctx.mode.debug = true;
+	assert_int_equal(find_step("egress", &i)->run(&f->ctx, &err), -EINVAL); /* no spec */
+	cerr_clear(&err);
+	assert_int_equal(
+	    compose_parse("docker-compose.yml", yml, sizeof(yml) - 1, NULL, &f->ctx.spec, &err), 0);
+	f->ctx.have_spec = true;
+	f->ctx.resolve = resolve_nothing;
+	f->ctx.cmds.nft = "/nonexistent/nft";
+	assert_int_equal(find_step("egress", &i)->run(&f->ctx, &err), -EHOSTUNREACH);
+	assert_non_null(strstr(err.msg, "x-cocoon.egress"));
+	assert_non_null(strstr(err.msg, "nowhere.invalid"));
+	/* the ruleset builds, but nft is not there */
+	compose_spec_free(&f->ctx.spec);
+	f->ctx.have_spec = false;
+	assert_int_equal(compose_parse("docker-compose.yml", yml_cidr, sizeof(yml_cidr) - 1, NULL,
+	                               &f->ctx.spec, &err),
+	                 0);
+	f->ctx.have_spec = true;
+	cerr_clear(&err);
+	assert_true(find_step("egress", &i)->run(&f->ctx, &err) < 0);
+	assert_non_null(strstr(err.msg, "/nonexistent/nft"));
 }
 
 static void test_gpu_skipped_without_word(void **state)
@@ -331,7 +381,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_run_stops_at_failure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_run_booting_state, setup, teardown),
 	    cmocka_unit_test(test_step_order),
-	    cmocka_unit_test_setup_teardown(test_missing_parts_fail_closed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_workload_missing_fails_closed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_egress_fails_closed_in_debug, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gpu_skipped_without_word, setup, teardown),
 	};
 
