@@ -30,6 +30,10 @@
 #define INIT_SEAL_DEFAULT "vsock:2:12345"
 #define INIT_SIM_KEY_PATH "/run/cocoon/sim-platform-key"
 #define INIT_WORKLOAD_BIN "/usr/bin/cocoon-workload"
+#define INIT_WORKLOAD_UNIT "cocoon-workload.service"
+#define INIT_WORKLOAD_STATE "/run/cocoon/workload-state.json"
+/* EnvironmentFile of cocoon-workload.service: the engine's socket */
+#define INIT_WORKLOAD_ENV "/run/cocoon/workload.env"
 
 /* What the kernel command line says (the only source of the mode: it is
  * measured, the host's other inputs are not). */
@@ -57,6 +61,7 @@ struct init_cmds {
 	int timeout_ms;         /* each command */
 	int gpu_wait_ms;        /* how long to wait for the nvidia driver */
 	int seal_timeout_ms;
+	int workload_wait_ms; /* until every service runs */
 };
 
 struct init_ctx {
@@ -121,5 +126,11 @@ int init_measure(struct init_ctx *ctx, const char *msg, struct cerr *err);
 #define INIT_SPEC_MAX_TOTAL (256ull << 20)
 #define INIT_SPEC_MAX_DEPTH 32
 int init_copy_spec(const char *src, const char *dst, struct cerr *err);
+
+/* Reads cocoon-workload's state file text: 1 when every service of spec is
+ * there with state "running", 0 not yet (why says which service and what
+ * the file says about it), -EINVAL when it is not the file's format. */
+int init_workload_check(const char *text, size_t len, const struct compose_spec *spec, char *why,
+                        size_t why_len);
 
 #endif

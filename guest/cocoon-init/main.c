@@ -53,6 +53,7 @@ static void usage(FILE *f)
 	        "  --cmd-timeout-ms N      limit for each command (default 120000)\n"
 	        "  --gpu-wait-ms N         wait for the nvidia driver (default 120000)\n"
 	        "  --seal-timeout-ms N     seal-server connect and reply limit (default 30000)\n"
+	        "  --workload-wait-ms N    wait for every service to run (default 600000)\n"
 	        "  -h, --help, --version\n"
 	        "\n"
 	        "Exit codes: 0 ready, 1 the boot failed (the boot state says at which step\n"
@@ -77,6 +78,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_GPUWAIT,
 	OPT_SEALTIMEOUT,
+	OPT_WORKLOADWAIT,
 	OPT_VERSION,
 };
 
@@ -113,6 +115,7 @@ int main(int argc, char **argv)
 	    {"cmd-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
 	    {"gpu-wait-ms", required_argument, NULL, OPT_GPUWAIT},
 	    {"seal-timeout-ms", required_argument, NULL, OPT_SEALTIMEOUT},
+	    {"workload-wait-ms", required_argument, NULL, OPT_WORKLOADWAIT},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0},
@@ -180,9 +183,11 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT:
 		case OPT_GPUWAIT:
 		case OPT_SEALTIMEOUT:
-			ms = c == OPT_TIMEOUT   ? &ctx.cmds.timeout_ms
-			     : c == OPT_GPUWAIT ? &ctx.cmds.gpu_wait_ms
-			                        : &ctx.cmds.seal_timeout_ms;
+		case OPT_WORKLOADWAIT:
+			ms = c == OPT_TIMEOUT       ? &ctx.cmds.timeout_ms
+			     : c == OPT_GPUWAIT     ? &ctx.cmds.gpu_wait_ms
+			     : c == OPT_SEALTIMEOUT ? &ctx.cmds.seal_timeout_ms
+			                            : &ctx.cmds.workload_wait_ms;
 			if (parse_ms(optarg, ms) < 0) {
 				log_error("'%s': expected milliseconds, 1..3600000", optarg);
 				return 2;

@@ -396,20 +396,6 @@ static int step_inited(struct init_ctx *ctx, struct cerr *err)
 	return init_measure(ctx, "cocoon:tdx_inited", err);
 }
 
-/* Not in this build: fail closed unless debug. */
-static int missing_part(struct init_ctx *ctx, const char *what, struct cerr *err)
-{
-	if (!ctx->mode.debug)
-		return cerr_setx(err, ENOSYS,
-		                 "%s is not in this build: refusing to go on without it", what);
-	fprintf(ctx->console,
-	        "cocoon-init: WARNING: %s is not in this build; skipped because "
-	        "this is a debug boot. A production boot stops here.\n",
-	        what);
-	note(err, "%s missing (debug boot only)", what);
-	return INIT_SKIPPED;
-}
-
 static int step_egress(struct init_ctx *ctx, struct cerr *err)
 {
 	enum egress_stage stage = 0;
@@ -475,19 +461,85 @@ static int step_engine(struct init_ctx *ctx, struct cerr *err)
 	return 0;
 }
 
-static int step_workload(struct init_ctx *ctx, struct cerr *err)
+/* `systemctl is-active UNIT`: "active", "activating", "failed", "inactive"... */
+static int unit_state(struct init_ctx *ctx, const char *unit, char *out, size_t n, struct cerr *err)
 {
-	char p[PATH_MAX];
+	const char *argv[] = {ctx->cmds.systemctl, "is-active", unit, NULL};
+	struct cmd_result res = {0};
+	size_t len;
 	int r;
 
+	r = cmd_run(argv, ctx->cmds.timeout_ms, 4096, &res, err);
+	if (r < 0) {
+		cmd_result_free(&res);
+		return cerr_prefix(err, r, "%s is-active %s", ctx->cmds.systemctl, unit);
+	}
+	len = strcspn(res.out ? res.out : "", "\n");
+	snprintf(out, n, "%.*s", (int)len, res.out ? res.out : "");
+	cmd_result_free(&res);
+	return 0;
+}
+
+/* Step 9: cocoon-workload.service (its ExecStart names the spec copy, the
+ * images on the data share, its work directory on /persist and the state
+ * file), then a bounded wait until the state file shows every service of
+ * the spec running. The unit's engine socket comes from INIT_WORKLOAD_ENV. */
+static int step_workload(struct init_ctx *ctx, struct cerr *err)
+{
+	char p[PATH_MAX], state[PATH_MAX], why[CERR_MSG_MAX] = "no workload state yet",
+	                                   unit[64] = "";
+	const char *sock = ctx->spec.engine == COMPOSE_ENGINE_PODMAN ? "/run/podman/podman.sock"
+	                                                             : "/var/run/docker.sock";
+	char env[PATH_MAX + 64];
+	int64_t deadline;
+	int r;
+
+	if (!ctx->have_spec)
+		return cerr_setx(err, EINVAL, "no workload spec");
 	if ((r = init_path(ctx, ctx->workload_bin, p, err)) < 0)
 		return r;
 	if (access(p, X_OK) < 0)
-		return missing_part(ctx, "cocoon-workload", err);
-	if ((r = systemctl(ctx, "start", "cocoon-workload.service", err)) < 0)
+		return cerr_set(err, errno,
+		                "'%s' (the program cocoon-workload.service runs) is not there: "
+		                "the guest image lacks cocoon-workload",
+		                p);
+	snprintf(env, sizeof(env), "COCOON_WORKLOAD_SOCKET=%s\n", sock);
+	if ((r = write_conf(ctx, INIT_WORKLOAD_ENV, env, err)) < 0)
 		return r;
-	note(err,
-	     "cocoon-workload started (it loads or pulls the images, then starts the services)");
+	/* a state file left from before would look like a running workload */
+	if ((r = init_path(ctx, INIT_WORKLOAD_STATE, state, err)) < 0)
+		return r;
+	if (unlink(state) < 0 && errno != ENOENT)
+		return cerr_set(err, errno, "removing the old '%s'", state);
+	if ((r = systemctl(ctx, "start", INIT_WORKLOAD_UNIT, err)) < 0)
+		return r;
+
+	deadline = now_ms() + ctx->cmds.workload_wait_ms;
+	for (;;) {
+		_cleanup_free_ char *text = NULL;
+		struct cerr rerr = CERR_INIT;
+		size_t len = 0;
+
+		if (read_file(state, 1 << 20, &text, &len, &rerr) == 0 &&
+		    init_workload_check(text, len, &ctx->spec, why, sizeof(why)) == 1)
+			break;
+		if ((r = unit_state(ctx, INIT_WORKLOAD_UNIT, unit, sizeof(unit), err)) < 0)
+			return r;
+		if (!strcmp(unit, "failed") || !strcmp(unit, "inactive"))
+			return cerr_setx(err, EIO,
+			                 "%s is %s before every service ran (%s); see "
+			                 "journalctl -u cocoon-workload",
+			                 INIT_WORKLOAD_UNIT, unit, why);
+		if (now_ms() >= deadline)
+			return cerr_setx(err, ETIMEDOUT,
+			                 "the services did not all run within %d ms "
+			                 "(--workload-wait-ms): %s; see journalctl -u "
+			                 "cocoon-workload",
+			                 ctx->cmds.workload_wait_ms, why);
+		usleep(250 * 1000);
+	}
+	note(err, "%zu service%s running (%s)", ctx->spec.n_svc, ctx->spec.n_svc == 1 ? "" : "s",
+	     INIT_WORKLOAD_STATE);
 	return 0;
 }
 
@@ -507,7 +559,7 @@ const struct init_step init_steps[] = {
     {"inited", "measuring cocoon:tdx_inited", step_inited},
     {"egress", "egress firewall", step_egress},
     {"engine", "container engine and cocoon-authz", step_engine},
-    {"workload", "starting cocoon-workload", step_workload},
+    {"workload", "starting the workload (cocoon-workload)", step_workload},
     {"ready", "ready", step_ready},
 };
 const size_t init_n_steps = ARRAY_SIZE(init_steps);
@@ -528,7 +580,8 @@ void init_ctx_init(struct init_ctx *ctx)
 	                               .nft = "/usr/sbin/nft",
 	                               .timeout_ms = 120000,
 	                               .gpu_wait_ms = 120000,
-	                               .seal_timeout_ms = SEALC_TIMEOUT_MS};
+	                               .seal_timeout_ms = SEALC_TIMEOUT_MS,
+	                               .workload_wait_ms = 600000};
 }
 
 void init_ctx_done(struct init_ctx *ctx)

@@ -87,6 +87,8 @@ static void usage(FILE *f)
 	           "  --spec DIR          the measured spec directory (required)\n"
 	           "  --socket PATH       the engine's socket (default " DEFAULT_SOCKET ")\n"
 	           "  --images DIR        verified OCI archives DIR/<digest hex>.tar (else pull)\n"
+	           "  --work DIR          private copies of the archives while they are verified\n"
+	           "                      and loaded (default " DEFAULT_WORKDIR ")\n"
 	           "  --state FILE        state for health-monitor (default " DEFAULT_STATE ")\n"
 	           "  --load-window FILE  cocoon-authz's images/load window (default\n"
 	           "                      " DEFAULT_WINDOW ")\n"

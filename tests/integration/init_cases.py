@@ -94,6 +94,50 @@ echo "$(basename "$0") $*" >> "%s"
 exit 0
 """
 
+UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "guest",
+                    "cocoon-init", "cocoon-workload.service")
+
+# systemctl: logs its arguments; `start cocoon-workload.service` runs the
+# guest's /usr/bin/cocoon-workload (a fake) in the background with the
+# shipped unit's ExecStart arguments and environment file, as systemd would;
+# `is-active` answers from whether and how it exited.
+SYSTEMCTL_STANDIN = """#!/bin/sh
+echo "systemctl $*" >> "%(calls)s"
+case "$1 $2" in
+"start cocoon-workload.service")
+  rm -f "%(rc)s"
+  setsid sh -c '. "%(root)s/run/cocoon/workload.env"; export COCOON_WORKLOAD_SOCKET; %(exec)s; echo $? > "%(rc)s"' </dev/null >/dev/null 2>&1 &
+  ;;
+"is-active cocoon-workload.service")
+  [ -e "%(rc)s" ] || { echo active; exit 0; }
+  if [ "$(cat "%(rc)s")" = 0 ]; then echo inactive; else echo failed; fi
+  exit 3 ;;
+esac
+exit 0
+"""
+
+# the fake cocoon-workload: logs its arguments, then per mode
+WORKLOAD_FAKE = """#!/bin/sh
+echo "cocoon-workload $*" >> "%(calls)s"
+case "%(mode)s" in
+ok)    sleep 0.3; printf '%%s' '{"version":1,"services":[{"name":"web","state":"running","error":""}]}' > "%(root)s/run/cocoon/workload-state.json.tmp"
+       mv "%(root)s/run/cocoon/workload-state.json.tmp" "%(root)s/run/cocoon/workload-state.json"; sleep 3 ;;
+fail)  echo "cocoon-workload: image registry-1.docker.io/library/nginx: digest mismatch" >&2; exit 1 ;;
+stuck) printf '%%s' '{"version":1,"services":[{"name":"web","state":"restarting","error":"exit 1"}]}' > "%(root)s/run/cocoon/workload-state.json"; sleep 5 ;;
+esac
+"""
+
+
+def unit_exec():
+    """The shipped unit's ExecStart, for sh, with its ${VAR} kept as a variable."""
+    with open(UNIT) as f:
+        for line in f:
+            if line.startswith("ExecStart="):
+                return line[len("ExecStart="):].strip().replace("${COCOON_WORKLOAD_SOCKET}",
+                                                                '"$COCOON_WORKLOAD_SOCKET"')
+    raise AssertionError("no ExecStart in " + UNIT)
+
+
 # nft -f FILE: keeps a copy of the ruleset it was given
 NFT_STANDIN = """#!/bin/sh
 echo "nft $*" >> "%s"
@@ -106,7 +150,7 @@ class Guest:
     """A generated guest tree."""
 
     def __init__(self, d, name, seal, spec_files=None, words="cocoon.tee=sim cocoon.debug=1",
-                 disk=None, seal_addr=None):
+                 disk=None, seal_addr=None, workload="ok"):
         self.d = d
         self.root = os.path.join(d, name)
         self.calls = os.path.join(d, name + "-calls.log")
@@ -141,6 +185,14 @@ class Guest:
                 f.write(STANDIN % self.calls)
             os.chmod(p, 0o755)
             self.cmds[tool] = p
+        rc = os.path.join(d, name + "-workload.rc")
+        execl = unit_exec().replace("/usr/bin/cocoon-workload", r + "/usr/bin/cocoon-workload", 1)
+        with open(self.cmds["systemctl"], "w") as f:
+            f.write(SYSTEMCTL_STANDIN % {"calls": self.calls, "rc": rc, "root": r, "exec": execl})
+        os.makedirs(os.path.join(r, "usr/bin"), exist_ok=True)
+        with open(os.path.join(r, "usr/bin/cocoon-workload"), "w") as f:
+            f.write(WORKLOAD_FAKE % {"calls": self.calls, "root": r, "mode": workload})
+        os.chmod(os.path.join(r, "usr/bin/cocoon-workload"), 0o755)
         self.nft_rules = os.path.join(d, name + "-nft-rules.txt")
         self.cmds["nft"] = os.path.join(d, name + "-nft")
         with open(self.cmds["nft"], "w") as f:
@@ -280,6 +332,16 @@ def happy_path(d, seal):
         assert "type filter hook %s priority filter; policy drop;" % chain in rules, rules
     assert rules.count(ALLOWED_RULE) == 2, rules  # output and forward
     assert calls.index("nft -f ") < calls.index("systemctl start cocoon-authz.service"), calls
+    # step 9: the unit after the engine, with the documented arguments, and
+    # ready only once the state file showed the service running
+    assert calls.index("systemctl start docker.service") < calls.index(
+        "systemctl start cocoon-workload.service"), calls
+    assert ("cocoon-workload --spec /spec --socket /var/run/docker.sock --images /data/images "
+            "--work /persist/cocoon-images --state /run/cocoon/workload-state.json") in calls, calls
+    with open(g.path("/run/cocoon/workload.env")) as f:
+        assert f.read() == "COCOON_WORKLOAD_SOCKET=/var/run/docker.sock\n"
+    assert "[step 9/10] workload done: 1 service running" in r.stderr, r.stderr
+    assert "SKIPPED" not in r.stderr.replace("[step 3/10] gpu SKIPPED", ""), r.stderr
 
 
 @case
@@ -302,6 +364,23 @@ def egress_nft_refuses(d, seal):
     g.run()
     g.assert_failed("egress", "refused the egress ruleset", "Could not process rule")
     assert "docker.service" not in g.call_log()
+
+
+@case
+@with_seal
+def workload_fails(d, seal):
+    g = Guest(d, "g", seal, workload="fail")
+    g.run()
+    g.assert_failed("workload", "cocoon-workload.service is failed", "journalctl -u cocoon-workload")
+    assert "cocoon-workload --spec /spec" in g.call_log()
+
+
+@case
+@with_seal
+def workload_not_running_in_time(d, seal):
+    g = Guest(d, "g", seal, workload="stuck")
+    g.run("--workload-wait-ms", "1500")
+    g.assert_failed("workload", "did not all run within 1500 ms", "service web is restarting: exit 1")
 
 
 @case

@@ -285,22 +285,58 @@ static void test_step_order(void **state)
 		assert_string_equal(init_steps[i].name, want[i]);
 }
 
-static void test_workload_missing_fails_closed(void **state)
+static const char yml_two[] = "services:\n"
+                              "  web:\n"
+                              "    image: r.example/web@sha256:"
+                              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+                              "  db:\n"
+                              "    image: r.example/db@sha256:"
+                              "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
+
+/* step 9 has no debug exception either: no cocoon-workload, no boot */
+static void test_workload_missing_fails(void **state)
 {
 	struct fixture *f = *state;
 	struct cerr err = CERR_INIT;
 	size_t i;
 
-	f->ctx.workload_bin = "/usr/bin/no-such-cocoon-workload";
-	f->ctx.mode.debug = false;
-	assert_int_equal(find_step("workload", &i)->run(&f->ctx, &err), -ENOSYS);
-	assert_non_null(strstr(err.msg, "cocoon-workload"));
-
 	f->ctx.mode.debug = true;
+	assert_int_equal(find_step("workload", &i)->run(&f->ctx, &err), -EINVAL); /* no spec */
+	assert_int_equal(compose_parse("docker-compose.yml", yml_two, sizeof(yml_two) - 1, NULL,
+	                               &f->ctx.spec, &err),
+	                 0);
+	f->ctx.have_spec = true;
+	f->ctx.workload_bin = "/usr/bin/no-such-cocoon-workload";
 	cerr_clear(&err);
-	assert_int_equal(find_step("workload", &i)->run(&f->ctx, &err), INIT_SKIPPED);
-	fflush(f->ctx.console);
-	assert_non_null(strstr(f->out, "WARNING"));
+	assert_int_equal(find_step("workload", &i)->run(&f->ctx, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "cocoon-workload"));
+}
+
+static void test_workload_state_check(void **state)
+{
+	struct compose_spec spec;
+	struct cerr err = CERR_INIT;
+	char why[512];
+	const char *run2 = "{\"version\":1,\"services\":[{\"name\":\"db\",\"state\":\"running\"},"
+	                   "{\"name\":\"web\",\"state\":\"running\",\"error\":\"\"}]}";
+	const char *one = "{\"services\":[{\"name\":\"web\",\"state\":\"running\"}]}";
+	const char *exited = "{\"services\":[{\"name\":\"web\",\"state\":\"running\"},"
+	                     "{\"name\":\"db\",\"state\":\"exited\",\"error\":\"oom\"}]}";
+
+	(void)state;
+	assert_int_equal(
+	    compose_parse("docker-compose.yml", yml_two, sizeof(yml_two) - 1, NULL, &spec, &err),
+	    0);
+	assert_int_equal(init_workload_check(run2, strlen(run2), &spec, why, sizeof(why)), 1);
+	assert_int_equal(init_workload_check(one, strlen(one), &spec, why, sizeof(why)), 0);
+	assert_string_equal(why, "service db is not in the workload state");
+	assert_int_equal(init_workload_check(exited, strlen(exited), &spec, why, sizeof(why)), 0);
+	assert_string_equal(why, "service db is exited: oom");
+	assert_int_equal(init_workload_check("{}", 2, &spec, why, sizeof(why)), -EINVAL);
+	assert_int_equal(init_workload_check("{\"services\":[", 13, &spec, why, sizeof(why)),
+	                 -EINVAL);
+	assert_int_equal(init_workload_check("[]", 2, &spec, why, sizeof(why)), -EINVAL);
+	compose_spec_free(&spec);
 }
 
 static int resolve_nothing(const char *host, struct egress_addr *out, size_t max, struct cerr *err)
@@ -381,7 +417,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_run_stops_at_failure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_run_booting_state, setup, teardown),
 	    cmocka_unit_test(test_step_order),
-	    cmocka_unit_test_setup_teardown(test_workload_missing_fails_closed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_workload_missing_fails, setup, teardown),
+	    cmocka_unit_test(test_workload_state_check),
 	    cmocka_unit_test_setup_teardown(test_egress_fails_closed_in_debug, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gpu_skipped_without_word, setup, teardown),
 	};
