@@ -54,6 +54,7 @@ enum key_id {
 	K_FIRMWARE,
 	K_CMDLINE,
 	K_APPEND,
+	K_SIM_KEY,
 	K_READY_TIMEOUT,
 	K_STOP_TIMEOUT,
 	K_COUNT
@@ -104,6 +105,9 @@ static const struct key keys[] = {
     {K_FIRMWARE, "launch", "firmware", "FILE|none", "OVMF (default IMAGE_DIR/OVMF.fd; dev: none)"},
     {K_CMDLINE, "launch", "cmdline", "TEXT", "kernel command line (default IMAGE_DIR/cmdline)"},
     {K_APPEND, "launch", "append", "TEXT", "extra kernel arguments (changes the measurement)"},
+    {K_SIM_KEY, "launch", "sim_platform_key", "FILE",
+     "dev: seal-server's --write-platform-key file, handed to the guest by fw_cfg "
+     "(default " LCFG_SIM_KEY_DEFAULT " when it exists; protects nothing)"},
     {K_READY_TIMEOUT, "launch", "ready_timeout", "SECONDS", "guest must report ready (600)"},
     {K_STOP_TIMEOUT, "launch", "stop_timeout", "SECONDS", "powerdown before quit (60)"},
 };
@@ -145,10 +149,12 @@ void lcfg_init(struct lcfg *c)
 
 void lcfg_free(struct lcfg *c)
 {
-	char **strs[] = {&c->persistent, &c->image_dir,   &c->name,   &c->spec,     &c->data,
-	                 &c->qemu,       &c->virtiofsd,   &c->seal,   &c->run_dir,  &c->console,
-	                 &c->kernel,     &c->initrd,      &c->rootfs, &c->firmware, &c->cmdline,
-	                 &c->append,     &c->cmdline_file};
+	char **strs[] = {&c->persistent, &c->image_dir,    &c->name,
+	                 &c->spec,       &c->data,         &c->qemu,
+	                 &c->virtiofsd,  &c->seal,         &c->run_dir,
+	                 &c->console,    &c->kernel,       &c->initrd,
+	                 &c->rootfs,     &c->firmware,     &c->cmdline,
+	                 &c->append,     &c->cmdline_file, &c->sim_platform_key};
 
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		free(*strs[i]);
@@ -594,6 +600,9 @@ int lcfg_set(struct lcfg *c, const char *section, const char *name, const char *
 	case K_APPEND:
 		r = set_str(&c->append, v, k, where, err);
 		break;
+	case K_SIM_KEY:
+		r = set_str(&c->sim_platform_key, v, k, where, err);
+		break;
 	case K_READY_TIMEOUT:
 		if (parse_uint(v, 1, 86400, &u) < 0)
 			return bad(err, where, k, v, "seconds 1..86400");
@@ -823,6 +832,10 @@ int lcfg_finish(struct lcfg *c, struct cerr *err)
 		return cerr_set(err, ENOMEM, "console");
 	if (!c->seal && !(c->seal = strdup(c->dev ? "none" : "vsock:1:12345")))
 		return cerr_set(err, ENOMEM, "seal");
+	if (!c->dev && c->sim_platform_key)
+		return cerr_setx(err, EINVAL,
+		                 "key 'sim_platform_key': only development VMs (dev = yes) get the "
+		                 "sim platform key; remove it");
 	if (!c->dev && !strncmp(c->seal, "unix:", 5))
 		return cerr_setx(err, EINVAL,
 		                 "key 'seal': unix addresses are for vport channels of development "
@@ -934,6 +947,11 @@ int lcfg_check_host(const struct lcfg *c, struct cerr *err)
 		return r;
 	if (c->firmware && (r = check_file("firmware", c->firmware, err)) < 0)
 		return r;
+	if (c->sim_platform_key &&
+	    (r = check_file("sim_platform_key", c->sim_platform_key, err)) < 0)
+		return cerr_prefix(err, r,
+		                   "the dev guest's sim TEE needs the file that seal-server "
+		                   "--write-platform-key FILE writes");
 	if ((r = check_dir("spec", c->spec, false, err)) < 0)
 		return r;
 	if (c->data && (r = check_dir("data", c->data, true, err)) < 0)

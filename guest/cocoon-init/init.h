@@ -29,6 +29,8 @@
 #define INIT_DM_NAME "cocoon-persist"
 #define INIT_SEAL_DEFAULT "vsock:2:12345"
 #define INIT_SIM_KEY_PATH "/run/cocoon/sim-platform-key"
+/* where cocoon-launch --dev's fw_cfg item shows in the guest (qemu_fw_cfg) */
+#define INIT_SIM_KEY_FWCFG "/sys/firmware/qemu_fw_cfg/by_name/" TEE_SIM_KEY_FWCFG "/raw"
 #define INIT_WORKLOAD_BIN "/usr/bin/cocoon-workload"
 #define INIT_WORKLOAD_UNIT "cocoon-workload.service"
 #define INIT_WORKLOAD_STATE "/run/cocoon/workload-state.json"

@@ -154,6 +154,43 @@ int init_measure(struct init_ctx *ctx, const char *msg, struct cerr *err)
 	return 0;
 }
 
+/* Sim mode only: cocoon-launch --dev hands the sim platform key in through
+ * fw_cfg, a channel the host controls (so does everything else in sim mode:
+ * it protects nothing). When the item is there it is copied, 0400, to the
+ * key file the sim TEE reads; when it is not, that file must already exist
+ * (e.g. put into a test initramfs). */
+static int sim_key_from_fw_cfg(struct init_ctx *ctx, struct cerr *err)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	_cleanup_free_ char *key = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = init_path(ctx, INIT_SIM_KEY_FWCFG, src, err)) < 0 ||
+	    (r = init_path(ctx, ctx->sim_key_path, dst, err)) < 0)
+		return r;
+	if (access(src, F_OK) < 0)
+		return 0;
+	r = read_file_stream(src, 4096, &key, &len, err);
+	if (r >= 0 && len != TEE_SIM_PLATFORM_KEY_LEN)
+		r = cerr_setx(err, EINVAL,
+		              "'%s' holds %zu bytes, not the %d of a sim platform key: hand in "
+		              "the file seal-server --write-platform-key wrote (launcher key "
+		              "sim_platform_key)",
+		              src, len, TEE_SIM_PLATFORM_KEY_LEN);
+	if (r >= 0 && (r = mkdir_parent(dst, err)) >= 0)
+		r = write_file_atomic(dst, key, len, 0400, err);
+	if (key)
+		secure_wipe(key, len);
+	if (r < 0)
+		return cerr_prefix(err, r, "sim platform key from fw_cfg");
+	fprintf(ctx->console,
+	        "cocoon-init: WARNING: sim platform key taken from fw_cfg %s (handed in by the "
+	        "host: development only, it protects nothing)\n",
+	        TEE_SIM_KEY_FWCFG);
+	return 0;
+}
+
 static int tee_setup(struct init_ctx *ctx, struct cerr *err)
 {
 	char p[PATH_MAX];
@@ -165,6 +202,8 @@ static int tee_setup(struct init_ctx *ctx, struct cerr *err)
 		    (r = mkdir_parent(p, err)) < 0)
 			return r;
 		snprintf(ctx->tee.sim_rtmr_path, sizeof(ctx->tee.sim_rtmr_path), "%s", p);
+		if ((r = sim_key_from_fw_cfg(ctx, err)) < 0)
+			return r;
 		if ((r = init_path(ctx, ctx->sim_key_path, p, err)) < 0)
 			return r;
 		if ((r = tee_sim_load_key(&ctx->tee, p, err)) < 0)

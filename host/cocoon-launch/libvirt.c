@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cocoon/runcmd.h"
+#include "cocoon/tee.h"
 #include "plan.h"
 
 /* text and attribute values: &, <, >, ' and " escaped */
@@ -78,11 +79,16 @@ int libvirt_domain_xml(FILE *f, const struct lcfg *c, struct cerr *err)
 	      "    <access mode='shared'/>\n"
 	      "  </memoryBacking>\n",
 	      f);
-	if (c->n_gpus)
-		fputs("  <sysinfo type='fwcfg'>\n"
-		      "    <entry name='opt/ovmf/X-PciMmio64Mb'>262144</entry>\n"
-		      "  </sysinfo>\n",
-		      f);
+	if (c->n_gpus || (c->dev && c->sim_platform_key)) {
+		fputs("  <sysinfo type='fwcfg'>\n", f);
+		if (c->n_gpus)
+			fputs("    <entry name='opt/ovmf/X-PciMmio64Mb'>262144</entry>\n", f);
+		/* dev only: the sim platform key (protects nothing; see plan.c) */
+		if (c->dev && c->sim_platform_key)
+			xline(f, "    <entry name='" TEE_SIM_KEY_FWCFG "' file='",
+			      c->sim_platform_key, "'/>\n");
+		fputs("  </sysinfo>\n", f);
+	}
 	fputs("  <os>\n"
 	      "    <type arch='x86_64' machine='q35'>hvm</type>\n",
 	      f);

@@ -106,6 +106,21 @@ static int resolve(struct lcfg *c, bool probe_only, struct cerr *err)
 			         "virtio-fs (install virtiofsd or set virtiofsd = PATH)");
 		}
 	}
+	/* dev: the sim platform key for the guest's sim TEE, by fw_cfg (it protects
+	 * nothing). Without the key set, seal-server's usual file when it is there;
+	 * --print-only and --libvirt-xml show that file whether or not it is. */
+	if (c->dev && !c->sim_platform_key) {
+		if (probe_only || access(LCFG_SIM_KEY_DEFAULT, R_OK) == 0) {
+			if (!(c->sim_platform_key = strdup(LCFG_SIM_KEY_DEFAULT)))
+				return cerr_set(err, ENOMEM, "sim_platform_key");
+		} else {
+			log_warn("no sim platform key at " LCFG_SIM_KEY_DEFAULT
+			         ": the guest gets none, and its sim TEE cannot start (cocoon-init "
+			         "stops at step 2); run seal-server "
+			         "--write-platform-key " LCFG_SIM_KEY_DEFAULT
+			         " or set sim_platform_key = FILE");
+		}
+	}
 	if (c->fs == LCFG_FS_VIRTIOFS && !c->virtiofsd && !probe_only)
 		return cerr_setx(
 		    err, ENOENT,

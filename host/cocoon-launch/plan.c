@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cocoon/runcmd.h"
+#include "cocoon/tee.h"
 #include "cocoon/util.h"
 
 void strv_free(struct strv *s)
@@ -235,6 +236,14 @@ int plan_build(const struct lcfg *c, struct plan *p, struct cerr *err)
 	if (c->n_gpus) {
 		strv_add(q, "-fw_cfg");
 		strv_add(q, "name=opt/ovmf/X-PciMmio64Mb,string=262144");
+	}
+	/* dev only: the sim TEE's platform key, over a channel the host controls
+	 * (cocoon-init copies it to /run/cocoon/sim-platform-key): nothing is
+	 * protected in sim mode */
+	if (c->dev && c->sim_platform_key) {
+		strv_add(q, "-fw_cfg");
+		strv_addf(q, "name=" TEE_SIM_KEY_FWCFG ",file=%s",
+		          qesc(c->sim_platform_key, e1, sizeof(e1)));
 	}
 
 	for (size_t i = 0; i < p->n_shares; i++) {

@@ -9,7 +9,7 @@
  *   [docker]  spec, data, memory, cpus, forward, egress
  *   [launch]  dev, accel, transport, fs, qemu, virtiofsd, virtiofsd_sandbox,
  *             seal, run_dir, console, kernel, initrd, rootfs, firmware,
- *             cmdline, append, ready_timeout, stop_timeout
+ *             cmdline, append, sim_platform_key, ready_timeout, stop_timeout
  *
  * Unknown sections and keys, keys in the wrong section and bad values are
  * errors that name the file, line and key. As in Cocoon, an instance N adds
@@ -41,6 +41,8 @@
 #define LCFG_GPU_MEM_MIN (16 * LCFG_GIB)
 #define LCFG_GPU_MEM_WARN (32 * LCFG_GIB)
 #define LCFG_MEM_MIN (256 * LCFG_MIB)
+/* where `seal-server --write-platform-key` writes the sim key (docs/seal.md) */
+#define LCFG_SIM_KEY_DEFAULT "/run/cocoon/sim-platform-key"
 
 enum lcfg_type { LCFG_WORKER = 0, LCFG_PROXY, LCFG_CLIENT };
 enum lcfg_accel { LCFG_ACCEL_AUTO = 0, LCFG_ACCEL_KVM, LCFG_ACCEL_TCG };
@@ -93,6 +95,7 @@ struct lcfg {
 	char *kernel, *initrd, *rootfs, *firmware;
 	char *cmdline;          /* the image's kernel command line; default <image_dir>/cmdline */
 	char *append;           /* extra kernel arguments (changes the measurement) */
+	char *sim_platform_key; /* dev: handed to the guest by fw_cfg; NULL: none */
 	unsigned ready_timeout; /* seconds until the guest must report ready */
 	unsigned stop_timeout;  /* seconds between system_powerdown and quit */
 

@@ -68,6 +68,11 @@
 /* Sim platform key: per host, shared by the sim seal-server and its guests. */
 #define TEE_SIM_PLATFORM_KEY_LEN 32
 #define TEE_SIM_RTMR_PATH "/run/cocoon/sim-rtmr"
+/* The fw_cfg item by which cocoon-launch --dev hands the sim platform key to
+ * the guest (QEMU -fw_cfg name=...; the guest kernel's qemu_fw_cfg driver
+ * shows it at /sys/firmware/qemu_fw_cfg/by_name/<name>/raw). The host
+ * controls that channel: sim mode protects nothing. */
+#define TEE_SIM_KEY_FWCFG "opt/cocoon/sim-platform-key"
 #define TEE_SIM_MARK "cocoon-sim"
 #define TEE_SIM_QUOTE_LEN 104
 #define TEE_SIM_QUOTE_MAGIC "CSIMQ\0\0\1"

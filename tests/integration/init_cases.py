@@ -150,7 +150,7 @@ class Guest:
     """A generated guest tree."""
 
     def __init__(self, d, name, seal, spec_files=None, words="cocoon.tee=sim cocoon.debug=1",
-                 disk=None, seal_addr=None, workload="ok"):
+                 disk=None, seal_addr=None, workload="ok", sim_key="run"):
         self.d = d
         self.root = os.path.join(d, name)
         self.calls = os.path.join(d, name + "-calls.log")
@@ -172,7 +172,14 @@ class Guest:
                              capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         self.spec_hash = out.stdout.strip().split()[-1]
-        shutil.copy(seal.pk, os.path.join(r, "run/cocoon/sim-platform-key"))
+        # the sim platform key: in /run/cocoon already (as a test initramfs
+        # has it), or as cocoon-launch --dev hands it in, by fw_cfg
+        self.fw_cfg_key = os.path.join(r, "sys/firmware/qemu_fw_cfg/by_name/opt/cocoon/sim-platform-key/raw")
+        if sim_key == "run":
+            shutil.copy(seal.pk, os.path.join(r, "run/cocoon/sim-platform-key"))
+        elif sim_key is not None:
+            os.makedirs(os.path.dirname(self.fw_cfg_key))
+            shutil.copy(seal.pk if sim_key == "fwcfg" else sim_key, self.fw_cfg_key)
         self.disk = disk or os.path.join(d, name + "-disk.img")
         if not os.path.exists(self.disk):
             with open(self.disk, "wb") as f:
@@ -381,6 +388,42 @@ def workload_not_running_in_time(d, seal):
     g = Guest(d, "g", seal, workload="stuck")
     g.run("--workload-wait-ms", "1500")
     g.assert_failed("workload", "did not all run within 1500 ms", "service web is restarting: exit 1")
+
+
+@case
+@with_seal
+def sim_key_from_fw_cfg(d, seal):
+    g = Guest(d, "g", seal, sim_key="fwcfg")
+    r = g.run()
+    assert r.returncode == 0, g.state()
+    p = g.path("/run/cocoon/sim-platform-key")
+    with open(p, "rb") as a, open(seal.pk, "rb") as b:
+        assert a.read() == b.read()
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o400, oct(os.stat(p).st_mode)
+    assert "fw_cfg opt/cocoon/sim-platform-key" in r.stderr and "protects nothing" in r.stderr
+    # the copy was there before the keys were fetched (step 4)
+    assert r.stderr.index("fw_cfg opt/cocoon") < r.stderr.index("[step 4/10]"), r.stderr
+
+
+@case
+@with_seal
+def sim_key_fw_cfg_wrong_size(d, seal):
+    short = os.path.join(d, "short.key")
+    with open(short, "wb") as f:
+        f.write(b"\x01" * 16)
+    g = Guest(d, "g", seal, sim_key=short)
+    g.run()
+    g.assert_failed("spec", "fw_cfg", "16 bytes", "sim_platform_key")
+    assert not os.path.exists(g.path("/run/cocoon/sim-platform-key"))
+
+
+@case
+@with_seal
+def sim_key_missing(d, seal):
+    g = Guest(d, "g", seal, sim_key=None)
+    g.run()
+    g.assert_failed("spec", "sim platform key")
+    assert not os.path.exists(g.path("/run/cocoon/keys/app"))
 
 
 @case

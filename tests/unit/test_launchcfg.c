@@ -280,6 +280,11 @@ static void finish_rules(void **state)
 	set_ok(&c, "seal", "unix:/run/seal.sock");
 	finish_bad(&c, "unix addresses are for vport channels");
 
+	/* a production VM never gets the sim platform key */
+	base(&c);
+	set_ok(&c, "sim_platform_key", "/run/cocoon/sim-platform-key");
+	finish_bad(&c, "only development VMs (dev = yes) get the sim platform key");
+
 	lcfg_init(&c);
 	set_ok(&c, "persistent", "/p.img");
 	set_ok(&c, "image_dir", "/img");
@@ -385,6 +390,20 @@ static void host_checks(void **state)
 	host_base(&c);
 	set_ok(&c, "persistent", "/nonexistent/dir/p.img");
 	host_bad(&c, "cannot be created in '/nonexistent/dir'");
+
+	/* dev: the sim platform key handed to the guest must be a file */
+	host_base(&c);
+	set_ok(&c, "sim_platform_key", "/nonexistent/sim-platform-key");
+	host_bad(&c, "key 'sim_platform_key': '/nonexistent/sim-platform-key'");
+	host_base(&c);
+	set_ok(&c, "sim_platform_key", tmp);
+	host_bad(&c, "key 'sim_platform_key'");
+	host_base(&c);
+	snprintf(p, sizeof(p), "%s/cmdline", tmp);
+	set_ok(&c, "sim_platform_key", p);
+	assert_int_equal(lcfg_finish(&c, &err), 0);
+	assert_int_equal(lcfg_check_host(&c, &err), 0);
+	lcfg_free(&c);
 
 	if (geteuid() != 0) {
 		host_base(&c);
