@@ -569,12 +569,19 @@ static int step_workload(struct init_ctx *ctx, struct cerr *err)
 			                 "%s is %s before every service ran (%s); see "
 			                 "journalctl -u cocoon-workload",
 			                 INIT_WORKLOAD_UNIT, unit, why);
-		if (now_ms() >= deadline)
+		if (now_ms() >= deadline) {
+			struct cerr serr = CERR_INIT;
+
+			/* the boot failed: no half-started workload keeps running */
+			if (systemctl(ctx, "stop", INIT_WORKLOAD_UNIT, &serr) < 0)
+				fprintf(ctx->console, "cocoon-init: stopping %s: %s\n",
+				        INIT_WORKLOAD_UNIT, serr.msg);
 			return cerr_setx(err, ETIMEDOUT,
 			                 "the services did not all run within %d ms "
-			                 "(--workload-wait-ms): %s; see journalctl -u "
-			                 "cocoon-workload",
-			                 ctx->cmds.workload_wait_ms, why);
+			                 "(--workload-wait-ms): %s; %s was stopped; see "
+			                 "journalctl -u cocoon-workload",
+			                 ctx->cmds.workload_wait_ms, why, INIT_WORKLOAD_UNIT);
+		}
 		usleep(250 * 1000);
 	}
 	note(err, "%zu service%s running (%s)", ctx->spec.n_svc, ctx->spec.n_svc == 1 ? "" : "s",

@@ -388,6 +388,7 @@ def workload_not_running_in_time(d, seal):
     g = Guest(d, "g", seal, workload="stuck")
     g.run("--workload-wait-ms", "1500")
     g.assert_failed("workload", "did not all run within 1500 ms", "service web is restarting: exit 1")
+    assert "systemctl stop cocoon-workload.service" in g.call_log(), g.call_log()
 
 
 @case
