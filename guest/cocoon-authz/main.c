@@ -45,6 +45,7 @@
 #include "cocoon/authz.h"
 #include "cocoon/buf.h"
 #include "cocoon/compose.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/util.h"
 
@@ -368,21 +369,13 @@ int main(int argc, char **argv)
 		case 'c':
 			check = optarg;
 			break;
-		case 'v':
-			log_set_level(LOG_LVL_DEBUG);
+		default: {
+			int done = cli_common_option(c, "cocoon-authz", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
 			break;
-		case 'q':
-			log_set_level(LOG_LVL_ERROR);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("cocoon-authz %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (!spec_dir || optind != argc) {

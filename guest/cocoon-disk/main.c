@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "cocoon-config.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/luks.h"
 #include "cocoon/util.h"
@@ -250,21 +251,13 @@ int main(int argc, char **argv)
 		case OPT_JSON:
 			json = true;
 			break;
-		case 'q':
-			log_set_level(LOG_LVL_ERROR);
+		default: {
+			int done = cli_common_option(c, "cocoon-disk", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
 			break;
-		case 'v':
-			log_set_level(LOG_LVL_DEBUG);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("cocoon-disk %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (optind >= argc) {

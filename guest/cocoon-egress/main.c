@@ -24,6 +24,7 @@
 #include "cocoon/buf.h"
 #include "cocoon/compose.h"
 #include "cocoon/egress.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
@@ -70,15 +71,13 @@ int main(int argc, char **argv)
 		case 'n':
 			nft = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("cocoon-egress %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		default: {
+			int done = cli_common_option(c, "cocoon-egress", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
+			break;
+		}
 		}
 	}
 	if (!spec_dir || optind != argc) {

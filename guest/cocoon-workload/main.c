@@ -47,6 +47,7 @@
 #include "cocoon/compose.h"
 #include "cocoon/engine.h"
 #include "cocoon/err.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/oci.h"
 #include "cocoon/util.h"
@@ -687,21 +688,13 @@ int main(int argc, char **argv)
 		case 'o':
 			o.once = true;
 			break;
-		case 'v':
-			log_set_level(LOG_LVL_DEBUG);
+		default: {
+			int done = cli_common_option(c, "cocoon-workload", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
 			break;
-		case 'q':
-			log_set_level(LOG_LVL_ERROR);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("cocoon-workload %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (!o.spec || optind != argc) {

@@ -30,6 +30,7 @@
 #include "cocoon-config.h"
 #include "cocoon/buf.h"
 #include "cocoon/frame.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/runcmd.h"
 #include "cocoon/transport.h"
@@ -436,21 +437,13 @@ int main(int argc, char **argv)
 			if (parse_ms("--sample-interval", optarg, 10, &sample_interval_ms) < 0)
 				return EXIT_USAGE;
 			break;
-		case 'q':
-			log_set_level(LOG_LVL_ERROR);
+		default: {
+			int done = cli_common_option(ch, "health-monitor", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
 			break;
-		case 'v':
-			log_set_level(LOG_LVL_DEBUG);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("health-monitor %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (!run_once && optind < argc) {

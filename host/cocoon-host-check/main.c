@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "cocoon-config.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/runcmd.h"
 #include "cocoon/sysfs.h"
@@ -654,15 +655,13 @@ int main(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("cocoon-host-check %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		default: {
+			int done = cli_common_option(c, "cocoon-host-check", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
+			break;
+		}
 		}
 	}
 	if (optind < argc) {

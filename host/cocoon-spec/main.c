@@ -19,6 +19,7 @@
 
 #include "cocoon-config.h"
 #include "cocoon/compose.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/spechash.h"
 #include "cocoon/util.h"
@@ -365,18 +366,13 @@ int main(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'q':
-			log_set_level(LOG_LVL_ERROR);
+		default: {
+			int done = cli_common_option(c, "cocoon-spec", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("cocoon-spec %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (optind >= argc) {

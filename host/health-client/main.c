@@ -26,6 +26,7 @@
 #include "cocoon-config.h"
 #include "cocoon/buf.h"
 #include "cocoon/frame.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/transport.h"
 #include "cocoon/util.h"
@@ -178,21 +179,13 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'q':
-			log_set_level(LOG_LVL_ERROR);
+		default: {
+			int done = cli_common_option(c, "health-client", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
 			break;
-		case 'v':
-			log_set_level(LOG_LVL_DEBUG);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("health-client %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (optind >= argc) {

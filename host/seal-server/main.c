@@ -34,6 +34,7 @@
 #include "cocoon/buf.h"
 #include "cocoon/crypto.h"
 #include "cocoon/frame.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/tee.h"
 #include "cocoon/tl.h"
@@ -637,21 +638,13 @@ int main(int argc, char **argv)
 			else
 				s.idle_timeout_ms = (int)v;
 			break;
-		case 'q':
-			log_set_level(LOG_LVL_ERROR);
+		default: {
+			int done = cli_common_option(c, "seal-server", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
 			break;
-		case 'v':
-			log_set_level(LOG_LVL_DEBUG);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("seal-server %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (optind < argc) {

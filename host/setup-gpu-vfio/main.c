@@ -24,6 +24,7 @@
 #include "gpuvfio.h"
 
 #include "cocoon-config.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/util.h"
 
@@ -472,18 +473,13 @@ int main(int argc, char **argv)
 		case 'j':
 			x.json = true;
 			break;
-		case 'q':
-			log_set_level(LOG_LVL_ERROR);
+		default: {
+			int done = cli_common_option(c, "setup-gpu-vfio", usage);
+
+			if (done != CLI_CONTINUE)
+				return done;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("setup-gpu-vfio %s\n", COCOON_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		}
 		}
 	}
 	if (optind < argc) {

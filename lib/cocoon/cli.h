@@ -1,0 +1,22 @@
+/* cli.h - the command-line options every program shares.
+ *
+ * -q/--quiet (errors only), -v/--verbose (debug), -h/--help, -V/--version,
+ * and what getopt reports for an unknown option: handled the same way in
+ * every program, so that each main() only parses its own options.
+ */
+#ifndef COCOON_CLI_H
+#define COCOON_CLI_H
+
+#include <stdio.h>
+
+/* Returned when the option was handled and parsing goes on. */
+#define CLI_CONTINUE (-1)
+/* The exit status of a usage error in every program. */
+#define CLI_EXIT_USAGE 2
+
+/* Handles getopt's result c when it is one of the shared options: returns
+ * CLI_CONTINUE, or the status main() returns now (0 after --help or
+ * --version; CLI_EXIT_USAGE, with the usage on stderr, for anything else). */
+int cli_common_option(int c, const char *prog, void (*usage)(FILE *));
+
+#endif
