@@ -15,7 +15,7 @@ deps:
 	scripts/install-deps.sh build
 
 deps-test:
-	scripts/install-deps.sh build test vm
+	scripts/install-deps.sh build test vm image
 
 build: deps
 	@[ -f build/build.ninja ] || meson setup build

@@ -7,6 +7,9 @@
 #   vm     what the launcher's tests drive: QEMU 10 (backports), libvirt
 #          (virt-xml-validate, libvirtd), cpio and mmdebstrap for the test
 #          guest and the trixie virtiofsd root
+#   image  what image/build.sh needs to build the guest image: mkosi 24
+#          (backports) and the tools it runs (systemd-repart, veritysetup,
+#          mkfs.ext4, sfdisk, zstd for the initrd)
 #   demo   what the development CVM needs (the vm group and the image tools)
 #
 # The extra Debian suites the project needs (bookworm-backports, trixie, the
@@ -25,10 +28,13 @@ pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin e2fsprogs python3
 	docker.io docker-registry nftables iproute2 podman)
 pkgs_vm=(cpio kmod mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu
 	dpkg-dev)
-pkgs_demo=("${pkgs_vm[@]}")
+pkgs_image=(systemd systemd-container bubblewrap fdisk cryptsetup-bin e2fsprogs zstd cpio
+	debian-archive-keyring python3)
+pkgs_demo=("${pkgs_vm[@]}" "${pkgs_image[@]}")
 # packages that must come from bookworm-backports ("name" installed with -t)
 bpo_vm=(qemu-system-x86)
-bpo_demo=("${bpo_vm[@]}")
+bpo_image=(mkosi)
+bpo_demo=("${bpo_vm[@]}" "${bpo_image[@]}")
 
 want=()
 bpo=()
@@ -37,8 +43,9 @@ for g in "${groups[@]}"; do
 	build) want+=("${pkgs_build[@]}") ;;
 	test) want+=("${pkgs_test[@]}") ;;
 	vm) want+=("${pkgs_vm[@]}"); bpo+=("${bpo_vm[@]}") ;;
+	image) want+=("${pkgs_image[@]}"); bpo+=("${bpo_image[@]}") ;;
 	demo) want+=("${pkgs_demo[@]}"); bpo+=("${bpo_demo[@]}") ;;
-	*) echo "install-deps: unknown group '$g' (known: build test vm demo)" >&2; exit 2 ;;
+	*) echo "install-deps: unknown group '$g' (known: build test vm image demo)" >&2; exit 2 ;;
 	esac
 done
 
