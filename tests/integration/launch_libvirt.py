@@ -138,6 +138,10 @@ def ask_health(path, out):
         s.close()
 
 
+# what cocoon-launch names the domain of [node] type = client, instance = 7
+DOMAIN = "cocoon-client-7"
+
+
 def main():
     launcher, cocoon_spec, testinit = sys.argv[1:4]
     if os.geteuid() != 0 or not shutil.which("virsh") or not os.path.exists("/usr/sbin/libvirtd"):
@@ -153,7 +157,12 @@ def main():
     try:
         procs = start_daemons(t)
         stamp("libvirtd answers")
+        # the domain this test defines; also a stale one a killed run left behind
+        name = DOMAIN
+        virsh("destroy", name, check=False)
+        virsh("undefine", name, check=False)
         name, err = run(launcher, cocoon_spec, testinit, kdir, t)
+        name = DOMAIN
     except RuntimeError as e:
         err = str(e)
     finally:
@@ -196,6 +205,12 @@ def run(launcher, cocoon_spec, testinit, kdir, t):
     # what cocoon-launch does before it starts QEMU: the prepared spec in the run dir
     subprocess.run([cocoon_spec, "prepare", spec, os.path.join(run_dir, "spec")], check=True,
                    capture_output=True)
+    # the dev domain hands the guest a sim platform key by fw_cfg: give it one
+    # of its own (libvirt's unprivileged QEMU must be able to read it)
+    simkey = os.path.join(t, "sim-platform-key")
+    with open(simkey, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(simkey, 0o644)
     cfg = os.path.join(t, "dev.ini")
     open(cfg, "w").write(f"""[node]
 type = client
@@ -217,6 +232,7 @@ fs = 9p
 seal = unix:{seal_sock}
 run_dir = {run_dir}
 console = {serial}
+sim_platform_key = {simkey}
 cmdline = console=ttyS0 panic=-1 loglevel=1
 append = testinit.spec_sha256={launch_boot.spec_digest(spec)} testinit.spec_tree={tree}
 """)
@@ -225,7 +241,7 @@ append = testinit.spec_sha256={launch_boot.spec_digest(spec)} testinit.spec_tree
         return None, f"--libvirt-xml failed: {r.stderr}"
     xml = os.path.join(t, "domain.xml")
     open(xml, "w").write(r.stdout)
-    name = "cocoon-client-7"
+    name = DOMAIN
     got = []
     srv = launch_boot.seal_peer(seal_sock, got)
     os.chmod(seal_sock, 0o777)
