@@ -4,7 +4,7 @@ plugin in the same run.
 
 usage: bench/authz.py COCOON_AUTHZ [N]      (as root; N requests per call, default 2000)
 
-Brings up the fixture of tests/integration/authz_cases.py (a local registry,
+Brings up the fixture of tests/integration/dockerfix.py (a local registry,
 the allowlisted image pulled), then times N requests of each kind straight on
 dockerd's unix socket (one keep-alive connection, so only the engine and the
 plugin are measured): first against dockerd without the plugin, then against
@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
-import authz_cases  # noqa: E402
+import dockerfix  # noqa: E402
 
 
 class UnixHTTP(http.client.HTTPConnection):
@@ -97,10 +97,10 @@ def measure_plugin(sock, n):
 
 def main():
     global FIX
-    authz_cases.AUTHZ = os.path.abspath(sys.argv[1])
+    authz = os.path.abspath(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     d = tempfile.mkdtemp(prefix="authz-bench-", dir="/var/tmp")
-    f = FIX = authz_cases.Fixture(d)
+    f = FIX = dockerfix.Fixture(d, authz)
     try:
         f.start_registry()
         f.build_images()
@@ -111,7 +111,7 @@ def main():
         f.spawn(["dockerd", "--data-root", f"{d}/data", "--exec-root", f"{d}/exec",
                  "--pidfile", f"{d}/dockerd.pid", "-H", "unix://" + f.sock, "--bridge", "none",
                  "--iptables=false", "--ip-masq=false", "--log-level", "error"], "plain.log")
-        authz_cases.wait_for(lambda: f.docker("version", check=False).returncode == 0, "dockerd")
+        dockerfix.wait_for(lambda: f.docker("version", check=False).returncode == 0, "dockerd")
         assert f.docker("pull", f.image).returncode == 0
         base = measure(f.sock, n)
         name, p = f.procs.pop()
