@@ -1,6 +1,9 @@
 /* cli.c - the options every program shares; see cocoon/cli.h. */
 #include "cocoon/cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
 #include "cocoon-config.h"
 #include "cocoon/log.h"
 
@@ -23,4 +26,19 @@ int cli_common_option(int c, const char *prog, void (*usage)(FILE *))
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
+}
+
+int cli_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!*s || *s == '+' || (*s == '-' && min >= 0) || (*s != '-' && (*s < '0' || *s > '9')))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
 }

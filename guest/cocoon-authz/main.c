@@ -356,14 +356,14 @@ int main(int argc, char **argv)
 			s.verified_path = optarg;
 			break;
 		case 'm': {
-			char *end;
+			long v;
 
-			s.window_max_s = strtol(optarg, &end, 10);
-			if (*end || s.window_max_s < 0 || s.window_max_s > 86400) {
+			if (cli_parse_long(optarg, 0, 86400, &v) < 0) {
 				log_error("--load-window-max: '%s' is not 0..86400 seconds",
 				          optarg);
 				return EXIT_USAGE;
 			}
+			s.window_max_s = v;
 			break;
 		}
 		case 'c':

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cocoon-config.h"
+#include "cocoon/cli.h"
 #include "cocoon/log.h"
 #include "cocoon/util.h"
 #include "init.h"
@@ -84,12 +85,9 @@ enum {
 
 static int parse_ms(const char *s, int *out)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 3600000)
+	if (cli_parse_long(s, 1, 3600000, &v) < 0)
 		return -1;
 	*out = (int)v;
 	return 0;

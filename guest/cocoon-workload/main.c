@@ -679,8 +679,8 @@ int main(int argc, char **argv)
 			o.workdir = optarg;
 			break;
 		case 'n':
-			o.interval = strtol(optarg, NULL, 10);
-			if (o.interval < 1 || o.interval > 3600) {
+			/* "5x" or "" is an error, not 5 or 0 */
+			if (cli_parse_long(optarg, 1, 3600, &o.interval) < 0) {
 				log_error("--interval: '%s' is not 1..3600 seconds", optarg);
 				return EXIT_USAGE;
 			}

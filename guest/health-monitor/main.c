@@ -279,12 +279,9 @@ static int once(struct health_ctx *c, int argc, char **argv)
 
 static int parse_ms(const char *name, const char *s, int min, int *out)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > 3600000) {
+	if (cli_parse_long(s, min, 3600000, &v) < 0) {
 		log_error("bad %s '%s': a number from %d to 3600000", name, s, min);
 		return -1;
 	}

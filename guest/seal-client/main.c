@@ -112,7 +112,6 @@ int main(int argc, char **argv)
 	const char *output = NULL, *sim_rtmr = NULL, *sim_key = DEFAULT_SIM_KEY;
 	enum sealc_stage stage;
 	bool json = false;
-	char *end;
 	long v;
 	int c, r, rc;
 
@@ -128,9 +127,7 @@ int main(int argc, char **argv)
 			so.key_name = optarg;
 			break;
 		case 'p':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 0xfffffffeL) {
+			if (cli_parse_long(optarg, 1, 0xfffffffeL, &v) < 0) {
 				log_error("bad port '%s': give a number", optarg);
 				return EXIT_USAGE;
 			}
@@ -168,9 +165,7 @@ int main(int argc, char **argv)
 			sim_key = optarg;
 			break;
 		case OPT_TIMEOUT:
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 3600000) {
+			if (cli_parse_long(optarg, 1, 3600000, &v) < 0) {
 				log_error("bad --timeout '%s': milliseconds, 1..3600000", optarg);
 				return EXIT_USAGE;
 			}

@@ -62,16 +62,11 @@ static void usage(FILE *f)
 
 static int parse_u32(const char *s, unsigned long max, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	long v;
 
-	if (!*s || *s == '-' || *s == '+')
+	if (cli_parse_long(s, 0, (long)max, &v) < 0)
 		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 

@@ -541,19 +541,6 @@ static int serve(struct server *s, struct tlistener *l)
 	return rc;
 }
 
-static int parse_int(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	enum {
@@ -599,7 +586,7 @@ int main(int argc, char **argv)
 			listen_addr = optarg;
 			break;
 		case 'p':
-			if (parse_int(optarg, 1, UINT32_MAX - 1, &v) < 0) {
+			if (cli_parse_long(optarg, 1, UINT32_MAX - 1, &v) < 0) {
 				log_error("bad port '%s': give a number", optarg);
 				return EXIT_USAGE;
 			}
@@ -621,7 +608,7 @@ int main(int argc, char **argv)
 			write_pk = optarg;
 			break;
 		case OPT_MAX_CONNS:
-			if (parse_int(optarg, 1, 1 << 20, &v) < 0) {
+			if (cli_parse_long(optarg, 1, 1 << 20, &v) < 0) {
 				log_error("bad --max-conns '%s': 1..1048576", optarg);
 				return EXIT_USAGE;
 			}
@@ -629,7 +616,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FRAME_TO:
 		case OPT_IDLE_TO:
-			if (parse_int(optarg, 1, INT_MAX / 2, &v) < 0) {
+			if (cli_parse_long(optarg, 1, INT_MAX / 2, &v) < 0) {
 				log_error("bad timeout '%s': milliseconds, > 0", optarg);
 				return EXIT_USAGE;
 			}

@@ -19,4 +19,8 @@
  * --version; CLI_EXIT_USAGE, with the usage on stderr, for anything else). */
 int cli_common_option(int c, const char *prog, void (*usage)(FILE *));
 
+/* Parses the whole of s as a decimal number from min to max: no white space,
+ * no '+', a '-' only when min < 0, nothing after the digits. 0 or -EINVAL. */
+int cli_parse_long(const char *s, long min, long max, long *out);
+
 #endif

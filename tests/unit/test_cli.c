@@ -1,0 +1,68 @@
+/* test_cli.c - the shared option handling and number parsing of every program. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "cocoon/cli.h"
+
+static int usage_calls;
+
+static void fake_usage(FILE *f)
+{
+	(void)f;
+	usage_calls++;
+}
+
+static void parse_long_accepts(void **state)
+{
+	long v = 0;
+
+	assert_int_equal(cli_parse_long("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(cli_parse_long("10", 0, 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(cli_parse_long("-5", -10, 10, &v), 0);
+	assert_int_equal(v, -5);
+	assert_int_equal(cli_parse_long("3600000", 1, 3600000, &v), 0);
+}
+
+static void parse_long_refuses(void **state)
+{
+	const char *bad[] = {"",    " 5",   "+5", "5 ", "5x",
+	                     "x5",  "0x10", "11", "-1", "99999999999999999999999",
+	                     "1e3", "--1"};
+	long v = 42;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cli_parse_long(bad[i], 0, 10, &v), -EINVAL);
+		assert_int_equal(v, 42); /* untouched on refusal */
+	}
+	assert_int_equal(cli_parse_long("-11", -10, 10, &v), -EINVAL);
+}
+
+static void common_options(void **state)
+{
+	usage_calls = 0;
+	assert_int_equal(cli_common_option('q', "t", fake_usage), CLI_CONTINUE);
+	assert_int_equal(cli_common_option('v', "t", fake_usage), CLI_CONTINUE);
+	assert_int_equal(cli_common_option('h', "t", fake_usage), 0);
+	assert_int_equal(usage_calls, 1);
+	assert_int_equal(cli_common_option('?', "t", fake_usage), CLI_EXIT_USAGE);
+	assert_int_equal(usage_calls, 2);
+	assert_int_equal(cli_common_option('x', "t", fake_usage), CLI_EXIT_USAGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(parse_long_accepts),
+	    cmocka_unit_test(parse_long_refuses),
+	    cmocka_unit_test(common_options),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
