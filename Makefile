@@ -40,7 +40,8 @@ test: build-asan build-fuzz build-release
 fuzz: build-fuzz
 	tests/fuzz/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
-bench: build-release deps-test
+# bench/launch.sh boots the test guest, whose init is built with the test build
+bench: build-release build-asan
 	bench/spec-hash.sh build-release/host/cocoon-spec/cocoon-spec
 	bench/seal.sh build-release/host/seal-server/seal-server build-release/bench/seal-bench
 	bench/launch.sh build-asan 3
