@@ -1,13 +1,14 @@
 # The two set-up commands of README.md, and the rest of the developer loop.
 #   make demo   install what is needed, build, run the development CVM demo
 #   make test   install what is needed, build (sanitizers + libFuzzer), run every test
+#   make e2e    only the end-to-end cases (dev image, cocoon-init, Docker, demo workload)
 #   make fuzz   run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench  run the benchmarks under bench/ (release build)
 SHELL := /bin/bash
 FUZZ_SECONDS ?= 60
 MESON_SETUP = meson setup --reconfigure
 
-.PHONY: all deps deps-test build build-asan build-fuzz build-release test fuzz bench demo format clean
+.PHONY: all deps deps-test deps-demo build build-asan build-fuzz build-release test e2e fuzz bench demo format clean
 
 all: build
 
@@ -16,6 +17,9 @@ deps:
 
 deps-test:
 	scripts/install-deps.sh build test vm image
+
+deps-demo:
+	scripts/install-deps.sh build demo
 
 build: deps
 	@[ -f build/build.ninja ] || meson setup build
@@ -37,6 +41,10 @@ build-release: deps
 test: build-asan build-fuzz build-release
 	tests/run-tests.sh build-asan build-fuzz
 
+# the end-to-end cases alone (make test runs them too)
+e2e: build-asan
+	tests/run-tests.sh --suite e2e build-asan
+
 fuzz: build-fuzz
 	tests/fuzz/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
@@ -48,7 +56,7 @@ bench: build-release build-asan
 	@if [ "$$(id -u)" = 0 ]; then python3 bench/authz.py build-release/guest/cocoon-authz/cocoon-authz; \
 	else echo "bench/authz.py skipped: needs root (it starts dockerd)"; fi
 
-demo: build
+demo: deps-demo build
 	@scripts/demo.sh
 
 format:

@@ -10,29 +10,77 @@
 # `veritysetup verify` against the partitions inside rootfs.img before the
 # cmdline is written.
 #
-# Usage: image/build.sh [--force] [OUTDIR]     (default OUTDIR: image/out)
-# OUTDIR/inputs.sha256 records a hash of image/; when it matches, nothing is
+# Usage: image/build.sh [--force] [--profile dev|podman|gpu] [OUTDIR]
+#        (default profile dev, default OUTDIR image/out/PROFILE)
+# The guest programs and their units are built here (Meson, release, in
+# build-image/ of the source tree so that the binaries do not depend on
+# OUTDIR) and installed into the image as an extra tree; the kernel package
+# is fetched and checked against image/kernel.pin.
+# OUTDIR/inputs.sha256 records a hash of image/, the profile, the kernel
+# package and the installed guest programs; when it matches, nothing is
 # rebuilt (--force rebuilds). mkosi's package cache: image/mkosi.cache.
+# OUTDIR/packages.txt lists every package in the image with its version.
 # Environment: SOURCE_DATE_EPOCH is passed to mkosi when set;
 # COCOON_IMAGE_REUSE_MKOSI=1 skips mkosi and reuses OUTDIR/mkosi.output
 # (for work on this script only).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
 force=0
-if [ "${1:-}" = --force ]; then force=1; shift; fi
-out=${1:-$here/out}
+profile=dev
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--force) force=1; shift ;;
+	--profile) profile=${2:?--profile needs a name}; shift 2 ;;
+	--profile=*) profile=${1#--profile=}; shift ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "build.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ -f "$here/mkosi.profiles/$profile.conf" ] || [ -f "$here/mkosi.profiles/$profile/mkosi.conf" ] ||
+	{ echo "build.sh: no profile '$profile' (image/mkosi.profiles/ has: $(cd "$here/mkosi.profiles" && ls | sed 's/\.conf$//' | tr '\n' ' '))" >&2; exit 2; }
+out=${1:-$here/out/$profile}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 export PATH=$PATH:/usr/sbin:/sbin
 
+# 1. the kernel package, pinned by version and SHA-256
+pin() { sed -n "s/^$1=//p" "$here/kernel.pin"; }
+kpkg=$(pin package) kver=$(pin version) ksha=$(pin sha256)
+kdeb=$here/mkosi.packages/${kpkg}_${kver#*:}_amd64.deb
+if [ ! -s "$kdeb" ] || [ "$(sha256sum <"$kdeb" | cut -d' ' -f1)" != "$ksha" ]; then
+	echo "build.sh: fetching $kpkg=$kver (bookworm-backports)"
+	mkdir -p "$here/mkosi.packages"
+	rm -f "$here/mkosi.packages/"*.deb
+	(cd "$here/mkosi.packages" && apt-get download -q "$kpkg=$kver") ||
+		{ echo "build.sh: cannot fetch $kpkg=$kver: is bookworm-backports in the host's apt sources (scripts/install-deps.sh image)? If the mirror dropped this version, update image/kernel.pin" >&2; exit 1; }
+	got=$(sha256sum <"$kdeb" | cut -d' ' -f1)
+	if [ "$got" != "$ksha" ]; then
+		rm -f "$kdeb"
+		echo "build.sh: $kpkg $kver has SHA-256 $got, image/kernel.pin says $ksha: refused" >&2
+		exit 1
+	fi
+fi
+
+# 2. the guest programs and units, built from this tree
+bld=$src/build-image
+[ -f "$bld/build.ninja" ] || meson setup "$bld" "$src" -Dbuildtype=release -Dtests=false \
+	--prefix=/usr -Db_pie=true >/dev/null
+ninja -C "$bld" >/dev/null
+stage=$out/guest-tree
+rm -rf "$stage"
+meson install -C "$bld" --tags guest --destdir "$stage" --no-rebuild --quiet
+stage_hash=$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+
 inputs_hash() {
-	(cd "$here" && find . \( -path ./mkosi.output -o -path ./mkosi.cache -o -path ./out \) -prune -o \
+	(cd "$here" && find . \( -path ./mkosi.output -o -path ./mkosi.cache -o -path ./mkosi.packages -o -path ./out \) -prune -o \
 		\( -type f -o -type l \) -print | LC_ALL=C sort | while read -r f; do
 		if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(sha256sum <"$f")"; fi
 	done) | sha256sum | cut -d' ' -f1
 }
 
-want=$(inputs_hash)
+want=$( (inputs_hash; echo "$profile $ksha $stage_hash") | sha256sum | cut -d' ' -f1)
 if [ $force = 0 ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$want" ] &&
 	[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ -s "$out/rootfs.img" ] && [ -s "$out/cmdline" ]; then
 	echo "build.sh: $out is up to date with image/ ($want)"
@@ -47,7 +95,8 @@ if [ "${COCOON_IMAGE_REUSE_MKOSI:-0}" = 1 ] && [ -s "$mk/cocoon-guest.raw" ]; th
 	echo "build.sh: COCOON_IMAGE_REUSE_MKOSI=1: reusing $mk (no mkosi run)"
 else
 	t0=$(date +%s)
-	mkosi -C "$here" --force --output-dir "$mk" build
+	mkosi -C "$here" --force --profile "$profile" --output-dir "$mk" \
+		--extra-tree "$stage:/" --manifest-format json build
 	echo "build.sh: mkosi build took $(($(date +%s) - t0)) s"
 fi
 
@@ -79,6 +128,13 @@ veritysetup verify "$tmp/data" "$tmp/hash" "$roothash"
 echo "build.sh: veritysetup verify: root hash $roothash"
 rm -rf "$tmp"
 
+python3 - "$mk/cocoon-guest.manifest" >"$out/packages.txt" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for p in sorted(m.get("packages", []), key=lambda p: p["name"]):
+    print(p["name"], p["version"])
+PY
+echo "build.sh: $(wc -l <"$out/packages.txt") packages (OUTDIR/packages.txt)"
 ln -f "$mk/cocoon-guest.vmlinuz" "$out/vmlinuz"
 ln -f "$mk/cocoon-guest.initrd" "$out/initrd.img"
 ln -f "$disk" "$out/rootfs.img"

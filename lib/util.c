@@ -223,3 +223,34 @@ int64_t now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int cmdline_get(const char *cmdline, const char *key, char *out, size_t n, struct cerr *err)
+{
+	size_t klen = strlen(key);
+	const char *p = cmdline;
+	int found = 0;
+
+	while (*p) {
+		size_t wlen;
+
+		p += strspn(p, " \t\n");
+		wlen = strcspn(p, " \t\n");
+		if (wlen >= klen && !strncmp(p, key, klen) && (wlen == klen || p[klen] == '=')) {
+			if (wlen == klen)
+				return cerr_setx(err, EINVAL,
+				                 "kernel command line: '%s' needs a value", key);
+			if (found)
+				return cerr_setx(err, EINVAL,
+				                 "kernel command line: '%s' given twice", key);
+			if (wlen - klen - 1 >= n)
+				return cerr_setx(
+				    err, ENAMETOOLONG,
+				    "kernel command line: the value of '%s' is too long", key);
+			memcpy(out, p + klen + 1, wlen - klen - 1);
+			out[wlen - klen - 1] = '\0';
+			found = 1;
+		}
+		p += wlen;
+	}
+	return found;
+}

@@ -29,8 +29,8 @@ pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin e2fsprogs python3
 pkgs_vm=(cpio kmod mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu
 	dpkg-dev)
 pkgs_image=(systemd systemd-container bubblewrap fdisk cryptsetup-bin e2fsprogs zstd cpio
-	debian-archive-keyring python3)
-pkgs_demo=("${pkgs_vm[@]}" "${pkgs_image[@]}")
+	debian-archive-keyring python3 reprepro)
+pkgs_demo=("${pkgs_vm[@]}" "${pkgs_image[@]}" curl)
 # packages that must come from bookworm-backports ("name" installed with -t)
 bpo_vm=(qemu-system-x86)
 bpo_image=(mkosi)

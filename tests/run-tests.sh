@@ -3,10 +3,16 @@
 # line "N passed, N failed, N skipped" over all of them. Exit status 1 when any
 # test failed.
 set -uo pipefail
+# --suite NAME first: only that suite.
 pass=0 fail=0 skip=0
+suite=()
+if [ "${1:-}" = --suite ]; then
+	suite=(--suite "$2")
+	shift 2
+fi
 for b in "$@"; do
-	echo "== meson test -C $b"
-	meson test -C "$b" --print-errorlogs --num-processes 2
+	echo "== meson test -C $b ${suite[*]}"
+	meson test -C "$b" --print-errorlogs --num-processes 2 "${suite[@]}"
 	rc=$?
 	log="$b/meson-logs/testlog.json"
 	if [ ! -s "$log" ]; then

@@ -27,6 +27,8 @@
 #define INIT_KEYS_DIR "/run/cocoon/keys"
 #define INIT_DISK_PATH "/dev/disk/by-id/virtio-persistent"
 #define INIT_DM_NAME "cocoon-persist"
+/* how long step 5 waits for udev to make the disk's by-id link */
+#define INIT_DISK_WAIT_MS 30000
 #define INIT_SEAL_DEFAULT "vsock:2:12345"
 #define INIT_SIM_KEY_PATH "/run/cocoon/sim-platform-key"
 /* where cocoon-launch --dev's fw_cfg item shows in the guest (qemu_fw_cfg) */

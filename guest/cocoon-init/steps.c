@@ -393,6 +393,15 @@ static int step_disk(struct init_ctx *ctx, struct cerr *err)
 		return cerr_setx(err, EPERM, "--disk-check-only is for debug boots only");
 	if ((r = init_path(ctx, ctx->disk_path, dev, err)) < 0)
 		return r;
+	/* udev makes the by-id link; early in the boot it may not be there yet */
+	for (int64_t until = now_ms() + INIT_DISK_WAIT_MS; access(dev, F_OK) < 0;) {
+		if (now_ms() >= until)
+			return cerr_setx(err, ENODEV,
+			                 "%s did not appear within %d ms: is the persistent "
+			                 "disk attached (serial 'persistent')?",
+			                 dev, INIT_DISK_WAIT_MS);
+		usleep(100 * 1000);
+	}
 	struct luks_open_opts o = {.device = dev,
 	                           .name = ctx->disk_check_only ? NULL : INIT_DM_NAME,
 	                           .key = ctx->disk_key};
@@ -489,7 +498,7 @@ static int step_engine(struct init_ctx *ctx, struct cerr *err)
 	if ((r = engineconf_daemon_json(&ctx->spec, &a, err)) < 0 ||
 	    (r = engineconf_docker_dropin(&b, err)) < 0 ||
 	    (r = write_conf(ctx, "/etc/docker/daemon.json", a, err)) < 0 ||
-	    (r = write_conf(ctx, "/etc/systemd/system/docker.service.d/cocoon.conf", b, err)) < 0)
+	    (r = write_conf(ctx, "/run/systemd/system/docker.service.d/cocoon.conf", b, err)) < 0)
 		return r;
 	/* the plugin first: dockerd asks it about every request from the start */
 	if ((r = systemctl(ctx, "daemon-reload", NULL, err)) < 0 ||

@@ -70,6 +70,9 @@ static void usage(FILE *f)
 	    "  --once                 answer the request given as arguments on stdout and\n"
 	    "                         exit (no listener; e.g. --once gpu)\n"
 	    "  --tee tdx|sim          TEE backend for tdx and eventlog (default tdx)\n"
+	    "  --cmdline FILE         take cocoon.health=ADDR (where to listen) and\n"
+	    "                         cocoon.tee=tdx|sim from this kernel command line\n"
+	    "                         (/proc/cmdline) unless --listen/--port/--tee say\n"
 	    "  --sim-rtmr FILE        sim RTMR file (default " TEE_SIM_RTMR_PATH ")\n"
 	    "  --services LIST        service allowlist, comma-separated (default\n"
 	    "                         " HEALTH_DEFAULT_SERVICES ")\n"
@@ -299,6 +302,26 @@ static void set_tool(char *dst, size_t n, const char *given, const char *name)
 		dst[0] = '\0';
 }
 
+/* --cmdline FILE: cocoon.health=ADDR and cocoon.tee=tdx|sim from the kernel
+ * command line (measured), unless --listen/--port or --tee were given. */
+static int from_cmdline(const char *path, char *listen, size_t n, enum tee_kind *tee,
+                        struct cerr *err)
+{
+	_cleanup_free_ char *text = NULL;
+	char val[256];
+	int r;
+
+	if ((r = read_file(path, 65536, &text, NULL, err)) < 0)
+		return r;
+	if (listen && (r = cmdline_get(text, "cocoon.health", listen, n, err)) < 0)
+		return cerr_prefix(err, r, "%s", path);
+	if (tee && (r = cmdline_get(text, "cocoon.tee", val, sizeof(val), err)) < 0)
+		return cerr_prefix(err, r, "%s", path);
+	if (tee && r == 1 && (r = tee_kind_parse(val, tee, err)) < 0)
+		return cerr_prefix(err, r, "%s: cocoon.tee", path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -319,6 +342,7 @@ int main(int argc, char **argv)
 		OPT_TIMEOUT,
 		OPT_IDLE,
 		OPT_SAMPLE,
+		OPT_CMDLINE,
 	};
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, OPT_LISTEN},
@@ -339,6 +363,7 @@ int main(int argc, char **argv)
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
 	    {"sample-interval", required_argument, NULL, OPT_SAMPLE},
+	    {"cmdline", required_argument, NULL, OPT_CMDLINE},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -350,8 +375,9 @@ int main(int argc, char **argv)
 	struct cerr err = CERR_INIT;
 	const char *listen_uri = DEFAULT_LISTEN, *services = HEALTH_DEFAULT_SERVICES;
 	const char *systemctl = NULL, *journalctl = NULL;
-	char port_buf[64];
-	bool run_once = false;
+	char port_buf[64], cmdline_listen[256] = "";
+	const char *cmdline = NULL;
+	bool run_once = false, tee_given = false, listen_given = false;
 	pthread_t st;
 	struct sigaction sa;
 	int ch;
@@ -370,6 +396,7 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case OPT_LISTEN:
 			listen_uri = optarg;
+			listen_given = true;
 			break;
 		case 'p': {
 			int port;
@@ -377,6 +404,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			snprintf(port_buf, sizeof(port_buf), "vsock:any:%d", port);
 			listen_uri = port_buf;
+			listen_given = true;
 			break;
 		}
 		case OPT_ONCE:
@@ -387,6 +415,7 @@ int main(int argc, char **argv)
 				log_cerr(&err);
 				return EXIT_USAGE;
 			}
+			tee_given = true;
 			break;
 		case OPT_SIM_RTMR:
 			snprintf(c->sim_rtmr, sizeof(c->sim_rtmr), "%s", optarg);
@@ -434,6 +463,9 @@ int main(int argc, char **argv)
 			if (parse_ms("--sample-interval", optarg, 10, &sample_interval_ms) < 0)
 				return EXIT_USAGE;
 			break;
+		case OPT_CMDLINE:
+			cmdline = optarg;
+			break;
 		default: {
 			int done = cli_common_option(ch, "health-monitor", usage);
 
@@ -447,6 +479,13 @@ int main(int argc, char **argv)
 		log_error("unexpected argument '%s' (requests go after --once)", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (cmdline && from_cmdline(cmdline, listen_given ? NULL : cmdline_listen,
+	                            sizeof(cmdline_listen), tee_given ? NULL : &c->tee, &err) < 0) {
+		log_cerr(&err);
+		return EXIT_USAGE;
+	}
+	if (cmdline_listen[0])
+		listen_uri = cmdline_listen;
 	if (health_services_parse(services, &c->services, &err) < 0) {
 		log_cerr(&err);
 		return EXIT_USAGE;

@@ -63,4 +63,10 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);
 
+/* The value of KEY=VALUE in a kernel command line (words separated by
+ * blanks; no quoting, as the guest's command lines have none). Returns 1 and
+ * the value in OUT, 0 when KEY is absent, -EINVAL when KEY is given twice or
+ * as a bare word, -ENAMETOOLONG when the value does not fit. */
+int cmdline_get(const char *cmdline, const char *key, char *out, size_t n, struct cerr *err);
+
 #endif

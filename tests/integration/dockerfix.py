@@ -12,15 +12,17 @@ ends everything it started and removes mounts, the bridge and the socket.
 """
 import gzip
 import hashlib
-import io
 import json
 import os
 import signal
 import socket
 import subprocess
-import tarfile
+import sys
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import ocitar  # noqa: E402
 
 HELLO_C = r"""
 #include <stdio.h>
@@ -62,13 +64,7 @@ def sha(b):
 
 def layer_tar(binary, extra):
     """A reproducible layer: /hello and a marker file that makes images differ."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for name, data, mode in (("hello", binary, 0o755), ("marker", extra, 0o644)):
-            ti = tarfile.TarInfo(name)
-            ti.size, ti.mode, ti.mtime = len(data), mode, 0
-            t.addfile(ti, io.BytesIO(data))
-    return buf.getvalue()
+    return ocitar.layer_tar([("hello", binary, 0o755), ("marker", extra, 0o644)])
 
 
 class Fixture:

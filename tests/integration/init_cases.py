@@ -324,7 +324,7 @@ def happy_path(d, seal):
     with open(g.path("/etc/docker/daemon.json")) as f:
         dj = f.read()
     assert "cocoon-authz" in dj and "unix:///var/run/docker.sock" in dj, dj
-    assert os.path.exists(g.path("/etc/systemd/system/docker.service.d/cocoon.conf"))
+    assert os.path.exists(g.path("/run/systemd/system/docker.service.d/cocoon.conf"))
     # a blank disk was formatted as LUKS2
     with open(g.disk, "rb") as f:
         assert f.read(6) == b"LUKS\xba\xbe"

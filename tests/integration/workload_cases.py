@@ -12,22 +12,21 @@ argument. `web` comes from an OCI image layout archive written here by hand
 pulled by digest from the local registry. Skips (77) without root or the
 Docker packages.
 """
-import gzip
 import hashlib
-import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dockerfix import NEEDED, Fixture, free_port, layer_tar, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from ocitar import oci_archive  # noqa: E402
 
 WORKLOAD = AUTHZ = MONITOR = None
 CASES = {}
@@ -68,36 +67,6 @@ int main(int argc, char **argv)
 def case(fn):
     CASES[fn.__name__] = fn
     return fn
-
-
-def sha(b):
-    return "sha256:" + hashlib.sha256(b).hexdigest()
-
-
-def oci_archive(layer, cmd, gz=False, diff_id=None):
-    """An OCI image layout tar with one layer (uncompressed, or gzip with gz);
-    returns (tar, manifest digest, config digest)."""
-    blob = gzip.compress(layer, mtime=0) if gz else layer
-    mt = "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if gz else "")
-    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": cmd},
-                      "rootfs": {"type": "layers", "diff_ids": [diff_id or sha(layer)]}}).encode()
-    man = json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha(cfg), "size": len(cfg)},
-        "layers": [{"mediaType": mt, "digest": sha(blob), "size": len(blob)}]}).encode()
-    idx = json.dumps({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": sha(man), "size": len(man)}]}).encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
-        for name, data in (("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
-                           ("index.json", idx), *((f"blobs/sha256/{sha(b)[7:]}", b)
-                                                  for b in (blob, cfg, man))):
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            t.addfile(ti, io.BytesIO(data))
-    return buf.getvalue(), sha(man), sha(cfg)
 
 
 class Run:

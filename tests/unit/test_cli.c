@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "cocoon/cli.h"
+#include "cocoon/err.h"
+#include "cocoon/util.h"
 
 static int usage_calls;
 
@@ -57,12 +59,40 @@ static void common_options(void **state)
 	assert_int_equal(cli_common_option('x', "t", fake_usage), CLI_EXIT_USAGE);
 }
 
+/* cmdline_get: the kernel command line words health-monitor takes */
+static void cmdline_words(void **state)
+{
+	struct cerr err = CERR_INIT;
+	char v[16];
+
+	(void)state;
+	assert_int_equal(cmdline_get("ro cocoon.health=vport:health quiet\n", "cocoon.health", v,
+	                             sizeof(v), &err),
+	                 1);
+	assert_string_equal(v, "vport:health");
+	/* a longer key with the same prefix is another word */
+	assert_int_equal(cmdline_get("cocoon.healthx=a", "cocoon.health", v, sizeof(v), &err), 0);
+	assert_int_equal(cmdline_get("", "cocoon.tee", v, sizeof(v), &err), 0);
+	assert_int_equal(cmdline_get("cocoon.tee=", "cocoon.tee", v, sizeof(v), &err), 1);
+	assert_string_equal(v, "");
+	assert_int_equal(
+	    cmdline_get("cocoon.tee=sim cocoon.tee=tdx", "cocoon.tee", v, sizeof(v), &err),
+	    -EINVAL);
+	assert_int_equal(cmdline_get("a cocoon.tee b", "cocoon.tee", v, sizeof(v), &err), -EINVAL);
+	assert_int_equal(
+	    cmdline_get("cocoon.tee=0123456789abcdef", "cocoon.tee", v, sizeof(v), &err),
+	    -ENAMETOOLONG);
+	assert_int_equal(cmdline_get("\tcocoon.tee=sim\t", "cocoon.tee", v, sizeof(v), &err), 1);
+	assert_string_equal(v, "sim");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(parse_long_accepts),
 	    cmocka_unit_test(parse_long_refuses),
 	    cmocka_unit_test(common_options),
+	    cmocka_unit_test(cmdline_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
