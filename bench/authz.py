@@ -23,7 +23,9 @@ three (a denial or a different engine answer would not be the same call).
 
 Prints p50 and p99 of each, the added p50 and p99 (authz minus plain: the
 figure the goal is about; null minus plain: the part no plugin can remove),
-a bootstrap 95% interval of the added p99, the plugin alone (AuthZReq round
+a bootstrap 95% interval of the added p99, how many garbage collections
+each dockerd ran during the rounds (GODEBUG=gctrace=1), cocoon-authz over authz-null
+(the plugin's own share), the plugin alone (AuthZReq round
 trips straight on its socket, next to authz-null), and a verdict line.
 Goal: under 1 ms added at p99.
 """
@@ -92,11 +94,20 @@ def pct(ts, p):
     return ts[max(0, int(len(ts) * p + 0.5) - 1)]
 
 
-def measure(socks, image, n, rng):
-    """{call: {arm: latencies in round order}}, the arms interleaved round by round."""
+def gc_count(log):
+    """Garbage collections dockerd has logged so far (GODEBUG=gctrace=1)."""
+    with open(log, errors="replace") as f:
+        return sum(line.startswith("gc ") for line in f)
+
+
+def measure(socks, logs, image, n, rng):
+    """{call: {arm: latencies in round order}} and {call: {arm: dockerd's
+    garbage collections during the call's rounds}}, the arms interleaved
+    round by round."""
     conns = {a: UnixHTTP(s) for a, s in socks.items()}
-    out = {}
+    out, gcs = {}, {}
     for name, method, path, body, headers in calls(image):
+        gc0 = {a: gc_count(log) for a, log in logs.items()}
         ts = {a: [] for a in socks}
         order = list(socks)
         for i in range(WARMUP + n):
@@ -109,9 +120,10 @@ def measure(socks, image, n, rng):
             if len(set(status.values())) != 1 or 403 in status.values():
                 raise SystemExit(f"{name}: the dockerds answered differently: {status}")
         out[name] = ts
+        gcs[name] = {a: gc_count(log) - gc0[a] for a, log in logs.items()}
     for c in conns.values():
         c.close()
-    return out
+    return out, gcs
 
 
 def measure_plugins(socks, image, n, rng):
@@ -163,6 +175,9 @@ def main():
     authz = os.path.abspath(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     rng = random.Random(6)
+    # dockerd logs each garbage collection (one line to its log): the tails
+    # are mostly collections, and the counts show how often each one ran
+    os.environ["GODEBUG"] = "gctrace=1"
     d = tempfile.mkdtemp(prefix="authz-bench-", dir="/var/tmp")
     null_bin = os.path.join(d, "authz-null")
     subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o", null_bin,
@@ -185,7 +200,9 @@ def main():
             f.start_dockerd()
             r = f.docker("pull", f.image)
             assert r.returncode == 0, r.stderr
-        res = measure({a: fx[a].sock for a in ARMS}, fx["authz"].image, n, rng)
+        res, gcs = measure({a: fx[a].sock for a in ARMS},
+                           {a: os.path.join(fx[a].d, "dockerd.log") for a in ARMS},
+                           fx["authz"].image, n, rng)
         alone = measure_plugins({a: fx[a].plugin_sock for a in ("authz", "null")},
                                 fx["authz"].image, n, rng)
         cpus = os.cpu_count()
@@ -212,6 +229,12 @@ def main():
               f"{statistics.median(a):9.3f} {pct(a, 0.99):6.3f} {add50:9.3f} {add99:6.3f} "
               f"{f'[{lo:.3f}, {hi:.3f}]':>17}   "
               f"{statistics.median(z) - statistics.median(p):14.3f} {pct(z, 0.99) - pct(p, 0.99):6.3f}")
+    print("dockerd garbage collections during the rounds (plain/authz/null): " + "; ".join(
+        f"{k.split()[-1]} {g['plain']}/{g['authz']}/{g['null']}" for k, g in gcs.items()))
+    print("cocoon-authz over authz-null, its own share (ms): " + "; ".join(
+        f"{k.split()[-1]} p50 {statistics.median(r['authz']) - statistics.median(r['null']):+.3f}"
+        f" p99 {pct(sorted(r['authz']), 0.99) - pct(sorted(r['null']), 0.99):+.3f}"
+        for k, r in res.items()))
     print("the plugins alone (AuthZReq round trip on the plugin's socket, ms):")
     for k, r in alone.items():
         print(f"{k:24} cocoon-authz p50 {statistics.median(r['authz']):.3f} p99 "
