@@ -65,8 +65,8 @@ def calls(image):
     # are read-only under /data) and then refused by the engine, the same
     # way on every dockerd and every round (400: the Mounts bind source does
     # not exist), so it creates nothing: it measures the plugin's check of a
-    # create body. dockerd skips AuthZRes when the handler fails, so this call
-    # makes one plugin call, the reads make two.
+    # create body. Each call, this one included, makes two plugin calls
+    # (AuthZReq, then AuthZRes with the engine's answer).
     body = json.dumps({"Image": image, "Cmd": ["/hello"],
                        "HostConfig": {"NetworkMode": "none", "Binds": ["/data/y:/y:ro"],
                                       "Mounts": [{"Type": "bind", "Source": "/data/x",
