@@ -229,7 +229,7 @@ def main():
               f"{statistics.median(a):9.3f} {pct(a, 0.99):6.3f} {add50:9.3f} {add99:6.3f} "
               f"{f'[{lo:.3f}, {hi:.3f}]':>17}   "
               f"{statistics.median(z) - statistics.median(p):14.3f} {pct(z, 0.99) - pct(p, 0.99):6.3f}")
-    print("dockerd garbage collections during the rounds (plain/authz/null): " + "; ".join(
+    print("dockerd garbage collections in each call's rounds, warm-up included (plain/authz/null): " + "; ".join(
         f"{k.split()[-1]} {g['plain']}/{g['authz']}/{g['null']}" for k, g in gcs.items()))
     print("cocoon-authz over authz-null, its own share (ms): " + "; ".join(
         f"{k.split()[-1]} p50 {statistics.median(r['authz']) - statistics.median(r['null']):+.3f}"
