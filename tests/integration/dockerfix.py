@@ -4,7 +4,9 @@ Shared by authz_cases.py and workload_cases.py. Fixture(d, plugin_bin) works
 in the temporary directory d: start_registry() runs docker-registry on a free
 127.0.0.1 port (filesystem storage, no auth); push() puts an image into it
 through the registry HTTP API; start_plugin(spec) runs cocoon-authz on a
-per-run socket under /run/docker/plugins; start_dockerd() runs dockerd with
+per-run socket under /run/docker/plugins (name= sets it apart when one run
+needs several); use_registry(other) shares another fixture's registry and
+images; start_dockerd() runs dockerd with
 its own data-root, exec-root, pidfile and unix socket, with the plugin, and
 by default without a bridge (with_bridge() makes a per-run bridge with an
 address in 10.213.0.0/16 instead, for tests that publish ports); stop()
@@ -68,14 +70,14 @@ def layer_tar(binary, extra):
 
 
 class Fixture:
-    def __init__(self, d, plugin_bin=None, plugin_args=()):
+    def __init__(self, d, plugin_bin=None, plugin_args=(), name=""):
         self.plugin_bin = plugin_bin
         self.plugin_args = list(plugin_args)
         self.bridge = None
         self.netns = None
         self.d = d
         self.procs = []
-        self.tag = f"cocoon-authz-t{os.getpid()}"
+        self.tag = f"cocoon-authz-t{os.getpid()}{name}"
         self.plugin_sock = f"/run/docker/plugins/{self.tag}.sock"
         self.sock = os.path.join(d, "docker.sock")
         self.env = dict(os.environ, DOCKER_CONFIG=os.path.join(d, "cli"), DOCKER_BUILDKIT="0",
@@ -126,6 +128,13 @@ class Fixture:
             f"http://{self.reg}/v2/{repo}/manifests/{tag}", data=manifest, method="PUT",
             headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"}))
         return sha(manifest)
+
+    def use_registry(self, other):
+        """The registry and images of another fixture of the same run (which
+        started them and stops them)."""
+        self.port, self.reg = other.port, other.reg
+        self.layer, self.digest, self.other_digest = other.layer, other.digest, other.other_digest
+        self.image = other.image
 
     def build_images(self):
         src = os.path.join(self.d, "hello.c")
