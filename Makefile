@@ -55,6 +55,8 @@ bench: build-release build-asan
 	bench/launch.sh build-asan 3
 	@if [ "$$(id -u)" = 0 ]; then python3 bench/authz.py build-release/guest/cocoon-authz/cocoon-authz; \
 	else echo "bench/authz.py skipped: needs root (it starts dockerd)"; fi
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) build && COCOON_BUILD=build python3 bench/boot.py 1; \
+	else echo "bench/boot.py skipped: needs root (it boots the development CVM)"; fi
 
 demo: deps-demo build
 	@scripts/demo.sh

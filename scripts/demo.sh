@@ -15,7 +15,8 @@
 # Environment: COCOON_DEMO_PORT (host port, default 18080), COCOON_DEMO_DIR
 # (work directory, default a new one under /tmp, removed at the end),
 # COCOON_DEMO_ACCEL (auto|kvm|tcg, default auto), COCOON_DEMO_KEEP=1 (leave
-# the work directory). Exit 0 when the service answered.
+# the work directory), COCOON_DEMO_APPEND (words for the kernel command line).
+# Exit 0 when the service answered.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${COCOON_BUILD:-build}
@@ -54,7 +55,8 @@ for _ in $(seq 100); do [ -s "$work/sim-platform.key" ] && break; sleep 0.1; don
 	--persistent "$work/persistent.img" --persistent-size 2G --memory 2G --cpus 2 \
 	--forward "127.0.0.1:$port:8080" --seal "unix:$work/seal.sock" \
 	--sim-platform-key "$work/sim-platform.key" --run-dir "$work/run" \
-	--console "$work/console.log" --ready-timeout 900 --stop-timeout 60 &
+	--console "$work/console.log" --ready-timeout 900 --stop-timeout 60 \
+	${COCOON_DEMO_APPEND:+--append "$COCOON_DEMO_APPEND"} &
 launcher=$!
 pids+=($launcher)
 # progress: what cocoon-init logs on the console

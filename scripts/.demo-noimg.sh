@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# make demo: the development CVM running the demo workload, end to end.
+#
+#   1. builds the guest image (image/build.sh --profile dev; cached in
+#      image/out/dev, rebuilt when image/ or a guest program changes)
+#   2. builds the demo workload: examples/demo-hello as an OCI archive in the
+#      data share, the demo spec with its digest (scripts/demo-workload.py)
+#   3. starts seal-server (sim backend) and cocoon-launch --dev: QEMU without
+#      TDX or GPU (KVM when usable, else TCG), sim TEE
+#   4. waits until cocoon-init reports ready and the service answers through
+#      the host port forward; prints its answer, `health-client status` and
+#      `health-client containers`
+#   5. powers the VM down and cleans up
+#
+# Environment: COCOON_DEMO_PORT (host port, default 18080), COCOON_DEMO_DIR
+# (work directory, default a new one under /tmp, removed at the end),
+# COCOON_DEMO_ACCEL (auto|kvm|tcg, default auto), COCOON_DEMO_KEEP=1 (leave
+# the work directory), COCOON_DEMO_APPEND (words for the kernel command line).
+# Exit 0 when the service answered.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${COCOON_BUILD:-build}
+port=${COCOON_DEMO_PORT:-18080}
+accel=${COCOON_DEMO_ACCEL:-auto}
+step() { printf '\n== %s\n' "$*"; }
+die() { echo "demo: $*" >&2; exit 1; }
+
+work=${COCOON_DEMO_DIR:-$(mktemp -d /tmp/cocoon-demo.XXXXXX)}
+mkdir -p "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ "${COCOON_DEMO_KEEP:-0}" = 1 ] || [ -n "${COCOON_DEMO_DIR:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+
+step "2/5 demo workload (examples/demo-hello → OCI archive on the data share)"
+digest=$(scripts/demo-workload.py "$work")
+echo "image cocoon-demo/hello@$digest"
+"$B/host/cocoon-spec/cocoon-spec" validate "$work/spec"
+
+step "3/5 seal-server (sim) and cocoon-launch --dev"
+"$B/host/seal-server/seal-server" --backend sim --listen "unix:$work/seal.sock" \
+	--secret-file "$work/seal-sim.key" --write-platform-key "$work/sim-platform.key" -q &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/sim-platform.key" ] && break; sleep 0.1; done
+[ -s "$work/sim-platform.key" ] || die "seal-server did not start"
+: >"$work/console.log"
+"$B/host/cocoon-launch/cocoon-launch" --dev --name demo --accel "$accel" --transport vport \
+	--fs 9p --image-dir image/out/dev --spec "$work/spec" --data "$work/data" \
+	--persistent "$work/persistent.img" --persistent-size 2G --memory 2G --cpus 2 \
+	--forward "127.0.0.1:$port:8080" --seal "unix:$work/seal.sock" \
+	--sim-platform-key "$work/sim-platform.key" --run-dir "$work/run" \
+	--console "$work/console.log" --ready-timeout 900 --stop-timeout 60 \
+	${COCOON_DEMO_APPEND:+--append "$COCOON_DEMO_APPEND"} &
+launcher=$!
+pids+=($launcher)
+# progress: what cocoon-init logs on the console
+tail -n +1 -F "$work/console.log" 2>/dev/null |
+	grep --line-buffered -E 'cocoon-init|Kernel panic|verity|Reached target' &
+pids+=($!)
+
+step "4/5 waiting for the service on 127.0.0.1:$port"
+t0=$(date +%s)
+answer=
+while kill -0 "$launcher" 2>/dev/null; do
+	if grep -q "boot state: failed\|cocoon-init: .*FAILED" "$work/console.log"; then break; fi
+	if answer=$(curl -fsS -m 5 "http://127.0.0.1:$port/" 2>/dev/null); then break; fi
+	sleep 2
+done
+if [ -z "$answer" ]; then
+	echo "demo: the service did not answer; the guest console is in $work/console.log" >&2
+	COCOON_DEMO_KEEP=1
+	exit 1
+fi
+echo "the service answered after $(($(date +%s) - t0)) s: $answer"
+hc=("$B/host/health-client/health-client" --connect "unix:$work/run/health.sock" --timeout 30000)
+echo "-- health-client status"
+"${hc[@]}" status
+echo "-- health-client containers"
+"${hc[@]}" containers
+
+step "5/5 stopping the VM"
+kill -TERM "$launcher"
+rc=0
+wait "$launcher" || rc=$?
+[ $rc = 0 ] || die "cocoon-launch exited $rc"
+echo "demo: done (the VM powered off, cocoon-launch exit 0)"
