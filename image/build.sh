@@ -45,23 +45,46 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 export PATH=$PATH:/usr/sbin:/sbin
 
-# 1. the kernel package, pinned by version and SHA-256
-pin() { sed -n "s/^$1=//p" "$here/kernel.pin"; }
-kpkg=$(pin package) kver=$(pin version) ksha=$(pin sha256)
-kdeb=$here/mkosi.packages/${kpkg}_${kver#*:}_amd64.deb
-if [ ! -s "$kdeb" ] || [ "$(sha256sum <"$kdeb" | cut -d' ' -f1)" != "$ksha" ]; then
-	echo "build.sh: fetching $kpkg=$kver (bookworm-backports)"
+# 1. pinned packages from outside the image's sources: the kernel
+#    (image/kernel.pin) and the profile's own *.pin files (gpu: the kernel
+#    headers DKMS needs). Blocks of package=, version=, [arch=,] sha256=;
+#    each .deb is fetched into mkosi.packages/ and refused unless its SHA-256
+#    is the pinned one.
+pins=("$here/kernel.pin")
+for f in "$here/mkosi.profiles/$profile/"*.pin; do [ -f "$f" ] && pins+=("$f"); done
+pin_hashes=
+fetch_pin() { # package version arch sha256
+	local deb=$here/mkosi.packages/${1}_${2#*:}_${3}.deb got
+	pin_hashes="$pin_hashes $4"
+	if [ -s "$deb" ] && [ "$(sha256sum <"$deb" | cut -d' ' -f1)" = "$4" ]; then return 0; fi
+	echo "build.sh: fetching $1=$2 (bookworm-backports)"
 	mkdir -p "$here/mkosi.packages"
-	rm -f "$here/mkosi.packages/"*.deb
-	(cd "$here/mkosi.packages" && apt-get download -q "$kpkg=$kver") ||
-		{ echo "build.sh: cannot fetch $kpkg=$kver: is bookworm-backports in the host's apt sources (scripts/install-deps.sh image)? If the mirror dropped this version, update image/kernel.pin" >&2; exit 1; }
-	got=$(sha256sum <"$kdeb" | cut -d' ' -f1)
-	if [ "$got" != "$ksha" ]; then
-		rm -f "$kdeb"
-		echo "build.sh: $kpkg $kver has SHA-256 $got, image/kernel.pin says $ksha: refused" >&2
+	rm -f "$deb"
+	(cd "$here/mkosi.packages" && apt-get download -q "$1=$2") ||
+		{ echo "build.sh: cannot fetch $1=$2: is bookworm-backports in the host's apt sources (scripts/install-deps.sh image)? If the mirror dropped this version, update the pin" >&2; exit 1; }
+	got=$(sha256sum <"$deb" | cut -d' ' -f1)
+	if [ "$got" != "$4" ]; then
+		rm -f "$deb"
+		echo "build.sh: $1 $2 has SHA-256 $got, the pin says $4: refused" >&2
 		exit 1
 	fi
-fi
+}
+for f in "${pins[@]}"; do
+	pkg= ver= arch=amd64 sum=
+	while IFS= read -r line || [ -n "$line" ]; do
+		case "$line" in
+		package=*) pkg=${line#package=} ;;
+		version=*) ver=${line#version=} ;;
+		arch=*) arch=${line#arch=} ;;
+		sha256=*) sum=${line#sha256=}
+			[ -n "$pkg" ] && [ -n "$ver" ] || { echo "build.sh: $f: sha256= before package= and version=" >&2; exit 1; }
+			fetch_pin "$pkg" "$ver" "$arch" "$sum"
+			pkg= ver= arch=amd64 sum= ;;
+		'#'*|'') ;;
+		*) echo "build.sh: $f: unknown line '$line'" >&2; exit 1 ;;
+		esac
+	done <"$f"
+done
 
 # 2. the guest programs and units, built from this tree
 bld=$src/build-image
@@ -80,7 +103,7 @@ inputs_hash() {
 	done) | sha256sum | cut -d' ' -f1
 }
 
-want=$( (inputs_hash; echo "$profile $ksha $stage_hash") | sha256sum | cut -d' ' -f1)
+want=$( (inputs_hash; echo "$profile $pin_hashes $stage_hash") | sha256sum | cut -d' ' -f1)
 if [ $force = 0 ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$want" ] &&
 	[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ -s "$out/rootfs.img" ] && [ -s "$out/cmdline" ]; then
 	echo "build.sh: $out is up to date with image/ ($want)"
@@ -138,7 +161,10 @@ echo "build.sh: $(wc -l <"$out/packages.txt") packages (OUTDIR/packages.txt)"
 ln -f "$mk/cocoon-guest.vmlinuz" "$out/vmlinuz"
 ln -f "$mk/cocoon-guest.initrd" "$out/initrd.img"
 ln -f "$disk" "$out/rootfs.img"
-base=$(grep -v '^#' "$here/cmdline.in" | tr '\n' ' ' | tr -s ' ' | sed 's/^ //; s/ $//')
+# the profile may add words (gpu: cocoon_gpu, the GPU ready gate)
+cmdfiles=("$here/cmdline.in")
+[ -f "$here/mkosi.profiles/$profile/cmdline.in" ] && cmdfiles+=("$here/mkosi.profiles/$profile/cmdline.in")
+base=$(cat "${cmdfiles[@]}" | grep -v '^#' | tr '\n' ' ' | tr -s ' ' | sed 's/^ //; s/ $//')
 echo "$base root=/dev/mapper/root roothash=$roothash" >"$out/cmdline"
 echo "$want" >"$out/inputs.sha256"
 echo "build.sh: wrote $out/{vmlinuz,initrd.img,rootfs.img,cmdline}"
