@@ -27,8 +27,6 @@
 #define INIT_KEYS_DIR "/run/cocoon/keys"
 #define INIT_DISK_PATH "/dev/disk/by-id/virtio-persistent"
 #define INIT_DM_NAME "cocoon-persist"
-/* how long step 5 waits for udev to make the disk's by-id link */
-#define INIT_DISK_WAIT_MS 30000
 #define INIT_SEAL_DEFAULT "vsock:2:12345"
 #define INIT_SIM_KEY_PATH "/run/cocoon/sim-platform-key"
 /* where cocoon-launch --dev's fw_cfg item shows in the guest (qemu_fw_cfg) */
@@ -64,6 +62,7 @@ struct init_cmds {
 	const char *nft;        /* nft(8), fed the egress ruleset with -f */
 	int timeout_ms;         /* each command */
 	int gpu_wait_ms;        /* how long to wait for the nvidia driver */
+	int disk_wait_ms;       /* how long to wait for udev's by-id link of the disk */
 	int seal_timeout_ms;
 	int workload_wait_ms; /* until every service runs */
 };

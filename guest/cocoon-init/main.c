@@ -53,6 +53,7 @@ static void usage(FILE *f)
 	        "  --nft-cmd CMD           nft, fed the egress ruleset (default /usr/sbin/nft)\n"
 	        "  --cmd-timeout-ms N      limit for each command (default 120000)\n"
 	        "  --gpu-wait-ms N         wait for the nvidia driver (default 120000)\n"
+	        "  --disk-wait-ms N        wait for the persistent disk to appear (default 30000)\n"
 	        "  --seal-timeout-ms N     seal-server connect and reply limit (default 30000)\n"
 	        "  --workload-wait-ms N    wait for every service to run (default 600000)\n"
 	        "  -h, --help, --version\n"
@@ -78,6 +79,7 @@ enum {
 	OPT_NFT,
 	OPT_TIMEOUT,
 	OPT_GPUWAIT,
+	OPT_DISKWAIT,
 	OPT_SEALTIMEOUT,
 	OPT_WORKLOADWAIT,
 	OPT_VERSION,
@@ -112,6 +114,7 @@ int main(int argc, char **argv)
 	    {"nft-cmd", required_argument, NULL, OPT_NFT},
 	    {"cmd-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
 	    {"gpu-wait-ms", required_argument, NULL, OPT_GPUWAIT},
+	    {"disk-wait-ms", required_argument, NULL, OPT_DISKWAIT},
 	    {"seal-timeout-ms", required_argument, NULL, OPT_SEALTIMEOUT},
 	    {"workload-wait-ms", required_argument, NULL, OPT_WORKLOADWAIT},
 	    {"help", no_argument, NULL, 'h'},
@@ -180,10 +183,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TIMEOUT:
 		case OPT_GPUWAIT:
+		case OPT_DISKWAIT:
 		case OPT_SEALTIMEOUT:
 		case OPT_WORKLOADWAIT:
 			ms = c == OPT_TIMEOUT       ? &ctx.cmds.timeout_ms
 			     : c == OPT_GPUWAIT     ? &ctx.cmds.gpu_wait_ms
+			     : c == OPT_DISKWAIT    ? &ctx.cmds.disk_wait_ms
 			     : c == OPT_SEALTIMEOUT ? &ctx.cmds.seal_timeout_ms
 			                            : &ctx.cmds.workload_wait_ms;
 			if (parse_ms(optarg, ms) < 0) {

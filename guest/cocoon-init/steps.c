@@ -394,28 +394,19 @@ static int step_disk(struct init_ctx *ctx, struct cerr *err)
 	if ((r = init_path(ctx, ctx->disk_path, dev, err)) < 0)
 		return r;
 	/* udev makes the by-id link; early in the boot it may not be there yet */
-	for (int64_t until = now_ms() + INIT_DISK_WAIT_MS; access(dev, F_OK) < 0;) {
+	for (int64_t until = now_ms() + ctx->cmds.disk_wait_ms; access(dev, F_OK) < 0;) {
 		if (now_ms() >= until)
 			return cerr_setx(err, ENODEV,
 			                 "%s did not appear within %d ms: is the persistent "
 			                 "disk attached (serial 'persistent')?",
-			                 dev, INIT_DISK_WAIT_MS);
+			                 dev, ctx->cmds.disk_wait_ms);
 		usleep(100 * 1000);
 	}
 	struct luks_open_opts o = {.device = dev,
 	                           .name = ctx->disk_check_only ? NULL : INIT_DM_NAME,
 	                           .key = ctx->disk_key};
-	r = luks_open(&o, &done, err);
-	if (r == -EPERM)
-		return cerr_prefix(err, r,
-		                   "the sealed key does not open this LUKS2 disk (another "
-		                   "VM's disk, or this VM's measurements changed); the disk "
-		                   "was not touched");
-	if (r == -EMEDIUMTYPE || r == -EBADMSG)
-		return cerr_prefix(err, r,
-		                   "the disk is neither blank nor a LUKS2 disk this VM may "
-		                   "use; it was not touched");
-	if (r < 0)
+	/* lib/luks's refusals already say why and that the disk was left untouched */
+	if ((r = luks_open(&o, &done, err)) < 0)
 		return r;
 	if (ctx->disk_check_only) {
 		fprintf(ctx->console,
@@ -635,6 +626,7 @@ void init_ctx_init(struct init_ctx *ctx)
 	                               .nft = "/usr/sbin/nft",
 	                               .timeout_ms = 120000,
 	                               .gpu_wait_ms = 120000,
+	                               .disk_wait_ms = 30000,
 	                               .seal_timeout_ms = SEALC_TIMEOUT_MS,
 	                               .workload_wait_ms = 600000};
 }

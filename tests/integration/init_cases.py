@@ -460,7 +460,7 @@ def disk_other_key_untouched(d, seal):
     g2 = Guest(d, "g2", seal, spec_files={"docker-compose.yml": COMPOSE % ("c" * 64)},
                disk=g1.disk)
     g2.run()
-    g2.assert_failed("disk", "does not open", "not touched")
+    g2.assert_failed("disk", "does not open", "untouched")
     assert sha256_file(g1.disk) == before, "the disk image changed"
     assert "systemctl" not in g2.call_log()
 
@@ -476,8 +476,23 @@ def disk_not_luks_untouched(d, seal):
     before = sha256_file(disk)
     g = Guest(d, "g", seal, disk=disk)
     g.run()
-    g.assert_failed("disk", "not touched")
+    g.assert_failed("disk", "untouched")
     assert sha256_file(disk) == before, "the disk image changed"
+
+
+@case
+@with_seal
+def disk_missing(d, seal):
+    """no persistent disk: step 5 waits --disk-wait-ms for udev's link, then
+    stops naming the device; nothing after it runs"""
+    g = Guest(d, "g", seal)
+    os.unlink(g.path("/dev/disk/by-id/virtio-persistent"))
+    start = time.monotonic()
+    g.run("--disk-wait-ms", "500")
+    took = time.monotonic() - start
+    g.assert_failed("disk", "virtio-persistent", "did not appear within 500 ms")
+    assert took >= 0.5, "it did not wait"
+    assert "systemctl" not in g.call_log()
 
 
 @case
@@ -567,7 +582,7 @@ def production_measurements(d, seal):
     before = sha256_file(disk)
     g = Guest(d, "g", seal, words="cocoon.tee=sim", disk=disk)
     g.run(check_only=False)
-    g.assert_failed("disk", "not touched")
+    g.assert_failed("disk", "untouched")
     ev = g.evlog()
     assert ev == ["cocoon:spec.tree=" + g.spec_hash, "cocoon:tee=sim"], ev
     assert replay(ev) == g.rtmr3()
