@@ -803,10 +803,14 @@ static int vport_state(int fd, bool is_sock, int revents)
 	return (revents & POLLIN) ? 1 : 0;
 }
 
+/* A virtio port's character device stays open between accept calls until a
+ * conversation is handed out (l->fd holds it meanwhile): closing it on every
+ * timeout would discard a request that QEMU had passed to the port but the
+ * guest had not read yet, and the peer would wait for an answer forever. */
 static int accept_vport(struct tlistener *l, int timeout_ms, struct cerr *err)
 {
 	int64_t deadline = deadline_of(timeout_ms);
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = TAKE_FD(l->fd);
 	bool is_sock = false;
 	int r, ms;
 
@@ -820,10 +824,13 @@ static int accept_vport(struct tlistener *l, int timeout_ms, struct cerr *err)
 		if (r < 0)
 			return cerr_set(err, -r, "accept on '%s': waiting on '%s'", l->uri,
 			                l->vport_path);
-		if (r == 0)
+		if (r == 0) {
+			if (!is_sock)
+				l->fd = TAKE_FD(fd);
 			return cerr_setx(err, ETIMEDOUT,
 			                 "accept on '%s': nothing arrived on '%s' within %d ms",
 			                 l->uri, l->vport_path, timeout_ms);
+		}
 		r = vport_state(fd, is_sock, r);
 		if (r > 0)
 			return TAKE_FD(fd);
@@ -836,10 +843,13 @@ static int accept_vport(struct tlistener *l, int timeout_ms, struct cerr *err)
 			fd = -1;
 		}
 		ms = ms_left(deadline);
-		if (ms == 0)
+		if (ms == 0) {
+			if (!is_sock)
+				l->fd = TAKE_FD(fd);
 			return cerr_setx(err, ETIMEDOUT,
 			                 "accept on '%s': no peer on '%s' within %d ms", l->uri,
 			                 l->vport_path, timeout_ms);
+		}
 		sleep_ms(ms < 0 || ms > VPORT_RETRY_MS ? VPORT_RETRY_MS : ms);
 	}
 }

@@ -15,13 +15,16 @@
 # Environment: COCOON_DEMO_PORT (host port, default 18080), COCOON_DEMO_DIR
 # (work directory, default a new one under /tmp, removed at the end),
 # COCOON_DEMO_ACCEL (auto|kvm|tcg, default auto), COCOON_DEMO_KEEP=1 (leave
-# the work directory), COCOON_DEMO_APPEND (words for the kernel command line).
+# the work directory), COCOON_DEMO_APPEND (words for the kernel command line),
+# COCOON_DEMO_IMAGE_DIR (where the image is built and booted from, default
+# image/out/dev; build.sh does nothing when it is up to date).
 # Exit 0 when the service answered.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${COCOON_BUILD:-build}
 port=${COCOON_DEMO_PORT:-18080}
 accel=${COCOON_DEMO_ACCEL:-auto}
+imgdir=${COCOON_DEMO_IMAGE_DIR:-image/out/dev}
 step() { printf '\n== %s\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
@@ -36,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 step "1/5 guest image (image/build.sh --profile dev)"
-image/build.sh --profile dev image/out/dev
+image/build.sh --profile dev "$imgdir"
 
 step "2/5 demo workload (examples/demo-hello → OCI archive on the data share)"
 digest=$(scripts/demo-workload.py "$work")
@@ -51,7 +54,7 @@ for _ in $(seq 100); do [ -s "$work/sim-platform.key" ] && break; sleep 0.1; don
 [ -s "$work/sim-platform.key" ] || die "seal-server did not start"
 : >"$work/console.log"
 "$B/host/cocoon-launch/cocoon-launch" --dev --name demo --accel "$accel" --transport vport \
-	--fs 9p --image-dir image/out/dev --spec "$work/spec" --data "$work/data" \
+	--fs 9p --image-dir "$imgdir" --spec "$work/spec" --data "$work/data" \
 	--persistent "$work/persistent.img" --persistent-size 2G --memory 2G --cpus 2 \
 	--forward "127.0.0.1:$port:8080" --seal "unix:$work/seal.sock" \
 	--sim-platform-key "$work/sim-platform.key" --run-dir "$work/run" \

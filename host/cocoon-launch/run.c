@@ -58,8 +58,12 @@ struct run {
 	bool ready, stopping, quit_sent, run_dir_made;
 	int result; /* a failure decided before QEMU ended, or -1 */
 	int64_t ready_deadline, stop_deadline;
+	int64_t health_asked; /* when the outstanding `json status` was sent */
 	bool vfsd_failed;
 };
+
+/* how long the launcher waits for the answer to one `json status` */
+#define HEALTH_ANSWER_MS 10000
 
 static int64_t since(const struct run *r)
 {
@@ -391,7 +395,9 @@ static void health_try(struct run *r)
 	if (frame_write(r->health, "json status", 11, 5000, &err) < 0) {
 		close(r->health);
 		r->health = -1;
+		return;
 	}
+	r->health_asked = now_ms();
 }
 
 static int supervise(struct run *r)
@@ -435,6 +441,15 @@ static int supervise(struct run *r)
 				kill(-r->qemu.pid, SIGKILL);
 				r->stop_deadline = now + 60000;
 			}
+		}
+		/* A question the guest did not answer in time (health-monitor not
+		 * there yet, or restarting, when it was asked; a virtio port
+		 * may drop what arrives before the guest opens it): ask anew. */
+		if (r->health >= 0 && !r->ready && now - r->health_asked >= HEALTH_ANSWER_MS) {
+			log_debug("no answer on the health channel within %d ms: asking again",
+			          HEALTH_ANSWER_MS);
+			close(r->health);
+			r->health = -1;
 		}
 		if (!r->ready && r->health < 0 && now - last_health_try >= 500) {
 			last_health_try = now;

@@ -78,9 +78,9 @@ int taddr_format(const struct taddr *a, char *buf, size_t n);
 int transport_connect(const char *uri, int timeout_ms, struct cerr *err);
 
 struct tlistener {
-	int fd;                    /* listening socket; -1 for a vport */
-	struct taddr addr;         /* as parsed */
-	char uri[TADDR_STR_MAX];   /* for messages */
+	int fd;                  /* listening socket; vport: the open port between accepts, or -1 */
+	struct taddr addr;       /* as parsed */
+	char uri[TADDR_STR_MAX]; /* for messages */
 	char vport_path[PATH_MAX]; /* vport: <dir>/NAME */
 	bool unlink_on_close;      /* unix: we created the socket file */
 	dev_t sock_dev;            /* unix: the socket file we created */
