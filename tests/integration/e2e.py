@@ -45,6 +45,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+import bootcache  # noqa: E402
 CASES = ["demo-service-answers", "demo-health-status", "demo-health-containers",
          "demo-stops-cleanly", "docker-pull-denied", "egress-refused", "second-boot-volume-kept",
          "changed-spec-disk-untouched", "egress-allowed-rule", "verity-byte-flip"]
@@ -391,29 +393,18 @@ def main():
     for tool, group in (("qemu-system-x86_64", "vm"), ("mkosi", "image")):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run scripts/install-deps.sh {group}")
-    h = hashlib.sha256()
-    for f in [p[k] for k in names[1:]] + [os.path.abspath(__file__),
-                                          os.path.join(ROOT, "scripts", "demo-workload.py"),
-                                          os.path.join(ROOT, "examples", "demo-hello", "hello.c")]:
-        h.update(open(f, "rb").read())
-    os.makedirs(p["build"], exist_ok=True)
-    with open(os.path.join(p["build"], "e2e.lock"), "w") as lk:
-        fcntl.flock(lk, fcntl.LOCK_EX)
+    files = [p[k] for k in names[1:]] + [os.path.abspath(__file__),
+                                         os.path.join(HERE, "bootcache.py"),
+                                         os.path.join(ROOT, "scripts", "demo-workload.py"),
+                                         os.path.join(ROOT, "examples", "demo-hello", "hello.c")]
+
+    def prepare():
         image = build_image()
-        h.update(open(os.path.join(image, "inputs.sha256"), "rb").read())
-        cache = os.path.join(p["build"], f"e2e-{h.hexdigest()[:16]}.json")
-        if not os.path.exists(cache):
-            start = time.monotonic()
-            runs = make_runs(p, image)
-            runs["total_s"] = round(time.monotonic() - start, 1)
-            for old in os.listdir(p["build"]):
-                if old.startswith("e2e-") and old.endswith(".json"):
-                    os.unlink(os.path.join(p["build"], old))
-            json.dump(runs, open(cache + ".tmp", "w"), indent=1)
-            os.rename(cache + ".tmp", cache)
-        else:
-            print(f"e2e: the boots ran for an earlier case: {cache}")
-    runs = json.load(open(cache))
+        with open(os.path.join(image, "inputs.sha256"), "rb") as f:
+            return f.read(), image
+
+    runs = bootcache.cached_runs(p["build"], "e2e", files, lambda image: make_runs(p, image),
+                                 prepare)
     print(f"e2e: five boots took {runs['total_s']} s")
     err = judge(runs, case)
     if err:

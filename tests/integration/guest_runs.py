@@ -25,7 +25,6 @@ tests/guest/testinit.c):
   boot 3  spec B (other content, so another spec.tree in RTMR3): another key;
           cocoon-disk open must refuse it and the image's SHA-256 must not change.
 """
-import fcntl
 import hashlib
 import json
 import os
@@ -40,6 +39,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import bootcache  # noqa: E402
 import launch_boot  # noqa: E402  (fetch)
 
 CASES = ["seal-same-spec-same-key", "seal-changed-spec-other-key", "seal-vsock-loopback",
@@ -257,27 +257,11 @@ def main():
     case = sys.argv[10]
     if not shutil.which("qemu-system-x86_64"):
         sys.exit("qemu-system-x86_64 is missing: run scripts/install-deps.sh vm")
-    h = hashlib.sha256()
-    for k in names[1:] + ["self", "mk", "init_src"]:
-        f = {"self": os.path.abspath(__file__),
-             "mk": os.path.join(launch_boot.GUEST, "mkinitramfs.sh"),
-             "init_src": os.path.join(launch_boot.GUEST, "testinit.c")}.get(k, p.get(k))
-        h.update(open(f, "rb").read())
-    cache = os.path.join(p["build"], f"guest-runs-{h.hexdigest()[:16]}.json")
-    with open(os.path.join(p["build"], "guest-runs.lock"), "w") as lk:
-        fcntl.flock(lk, fcntl.LOCK_EX)
-        if not os.path.exists(cache):
-            start = time.monotonic()
-            runs = make_runs(p)
-            runs["total_s"] = round(time.monotonic() - start, 1)
-            for old in os.listdir(p["build"]):
-                if old.startswith("guest-runs-") and old.endswith(".json"):
-                    os.unlink(os.path.join(p["build"], old))
-            json.dump(runs, open(cache + ".tmp", "w"), indent=1)
-            os.rename(cache + ".tmp", cache)
-        else:
-            print(f"guest_runs: the boots ran for an earlier case: {cache}")
-    runs = json.load(open(cache))
+    files = [{"self": os.path.abspath(__file__),
+              "mk": os.path.join(launch_boot.GUEST, "mkinitramfs.sh"),
+              "init_src": os.path.join(launch_boot.GUEST, "testinit.c")}.get(k, p.get(k))
+             for k in names[1:] + ["self", "mk", "init_src"]]
+    runs = bootcache.cached_runs(p["build"], "guest-runs", files, lambda _: make_runs(p))
     print(f"guest_runs: three boots took {runs['total_s']} s")
     err = judge(runs, case)
     if err:
