@@ -33,7 +33,7 @@ pkgs_image=(systemd systemd-container bubblewrap fdisk cryptsetup-bin e2fsprogs 
 pkgs_demo=("${pkgs_vm[@]}" "${pkgs_image[@]}" curl)
 # packages that must come from bookworm-backports ("name" installed with -t)
 bpo_vm=(qemu-system-x86)
-bpo_image=(mkosi e2fsprogs)
+bpo_image=(mkosi)
 bpo_demo=("${bpo_vm[@]}" "${bpo_image[@]}")
 
 want=()
