@@ -72,7 +72,12 @@ t0=$(date +%s)
 answer=
 while kill -0 "$launcher" 2>/dev/null; do
 	if grep -q "boot state: failed\|cocoon-init: .*FAILED" "$work/console.log"; then break; fi
-	if answer=$(curl -fsS -m 5 "http://127.0.0.1:$port/" 2>/dev/null); then break; fi
+	# /health first: a request to / that timed out on a cold service would
+	# still count a visit
+	if curl -fsS -m 5 "http://127.0.0.1:$port/health" >/dev/null 2>&1; then
+		answer=$(curl -fsS -m 60 "http://127.0.0.1:$port/" 2>/dev/null) || answer=
+		break
+	fi
 	sleep 2
 done
 if [ -z "$answer" ]; then
