@@ -268,10 +268,18 @@ static int step_spec(struct init_ctx *ctx, struct cerr *err)
 	return 0;
 }
 
+/* Polls every 100 ms until PATH exists or MS have passed. */
+static bool wait_for_path(const char *path, int ms)
+{
+	for (int64_t until = now_ms() + ms; access(path, F_OK) < 0; usleep(100 * 1000))
+		if (now_ms() >= until)
+			return false;
+	return true;
+}
+
 static int step_gpu(struct init_ctx *ctx, struct cerr *err)
 {
 	char dev[PATH_MAX];
-	int64_t deadline;
 	int r;
 
 	if (!ctx->mode.gpu) {
@@ -281,17 +289,12 @@ static int step_gpu(struct init_ctx *ctx, struct cerr *err)
 	}
 	if ((r = init_path(ctx, "/dev/nvidiactl", dev, err)) < 0)
 		return r;
-	deadline = now_ms() + ctx->cmds.gpu_wait_ms;
-	while (access(dev, F_OK) < 0) {
-		if (now_ms() >= deadline)
-			return cerr_setx(
-			    err, ETIMEDOUT,
-			    "the nvidia driver did not come up within %d ms (no '%s'): "
-			    "check that the GPU is passed through and the driver loads "
-			    "(ecdsa_generic and ecdh first)",
-			    ctx->cmds.gpu_wait_ms, dev);
-		usleep(100 * 1000);
-	}
+	if (!wait_for_path(dev, ctx->cmds.gpu_wait_ms))
+		return cerr_setx(err, ETIMEDOUT,
+		                 "the nvidia driver did not come up within %d ms (no '%s'): "
+		                 "check that the GPU is passed through and the driver loads "
+		                 "(ecdsa_generic and ecdh first)",
+		                 ctx->cmds.gpu_wait_ms, dev);
 	if (!ctx->cmds.gpu_attest)
 		return cerr_setx(err, ENOENT,
 		                 "no GPU attestation command configured "
@@ -394,14 +397,11 @@ static int step_disk(struct init_ctx *ctx, struct cerr *err)
 	if ((r = init_path(ctx, ctx->disk_path, dev, err)) < 0)
 		return r;
 	/* udev makes the by-id link; early in the boot it may not be there yet */
-	for (int64_t until = now_ms() + ctx->cmds.disk_wait_ms; access(dev, F_OK) < 0;) {
-		if (now_ms() >= until)
-			return cerr_setx(err, ENODEV,
-			                 "%s did not appear within %d ms: is the persistent "
-			                 "disk attached (serial 'persistent')?",
-			                 dev, ctx->cmds.disk_wait_ms);
-		usleep(100 * 1000);
-	}
+	if (!wait_for_path(dev, ctx->cmds.disk_wait_ms))
+		return cerr_setx(err, ENODEV,
+		                 "%s did not appear within %d ms: is the persistent "
+		                 "disk attached (serial 'persistent')?",
+		                 dev, ctx->cmds.disk_wait_ms);
 	struct luks_open_opts o = {.device = dev,
 	                           .name = ctx->disk_check_only ? NULL : INIT_DM_NAME,
 	                           .key = ctx->disk_key};
