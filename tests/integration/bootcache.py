@@ -1,4 +1,5 @@
-"""Boots shared by the cases of one VM test suite (guest_runs.py, e2e.py).
+"""Boots shared by the cases of one VM test suite (guest_runs.py, e2e.py), and
+the launcher runner both use.
 
 The first case to run makes the boots under a lock and caches what they
 showed as JSON in the build directory, under a key: the SHA-256 of the
@@ -9,6 +10,9 @@ import fcntl
 import hashlib
 import json
 import os
+import subprocess
+import sys
+import threading
 import time
 
 
@@ -41,3 +45,21 @@ def cached_runs(build, prefix, files, make, prepare=None):
             print(f"{prefix}: the boots ran for an earlier case: {cache}")
     with open(cache) as fh:
         return json.load(fh)
+
+
+def start_launcher(args, tag):
+    """cocoon-launch ARGS with its output echoed as "[TAG] line" and kept;
+    returns (process, lines, pump thread)."""
+    lp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", env=dict(os.environ, COCOON_LOG_LEVEL="info"))
+    lines = []
+
+    def pump():
+        for line in lp.stdout:
+            lines.append(line)
+            sys.stdout.write(f"[{tag}] {line}")
+            sys.stdout.flush()
+
+    th = threading.Thread(target=pump, daemon=True)
+    th.start()
+    return lp, lines, th

@@ -154,18 +154,7 @@ class Boots:
         if append:
             args += ["--append", append]
         start = time.monotonic()
-        lp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              errors="replace", env=dict(os.environ, COCOON_LOG_LEVEL="info"))
-        lines = []
-
-        def pump():
-            for line in lp.stdout:
-                lines.append(line)
-                sys.stdout.write(f"[{name}] {line}")
-                sys.stdout.flush()
-
-        th = threading.Thread(target=pump, daemon=True)
-        th.start()
+        lp, lines, th = bootcache.start_launcher(args, name)
         res = {"port": port}
         while time.monotonic() - start < BOOT_LIMIT and lp.poll() is None:
             if any("guest ready" in x for x in lines):

@@ -34,7 +34,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -79,18 +78,7 @@ def boot(p, t, n, spec, disk, ask_health):
             "--seal", "unix:" + os.path.join(t, "seal.sock"),
             "--ready-timeout", "90", "--stop-timeout", "20"]
     start = time.monotonic()
-    lp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=dict(os.environ, COCOON_LOG_LEVEL="info"))
-    lines = []
-
-    def pump():
-        for line in lp.stdout:
-            lines.append(line)
-            sys.stdout.write(f"[boot {n}] {line}")
-            sys.stdout.flush()
-
-    th = threading.Thread(target=pump, daemon=True)
-    th.start()
+    lp, lines, th = bootcache.start_launcher(args, f"boot {n}")
     res = {"health": {}}
     end = time.monotonic() + 200
     while time.monotonic() < end and lp.poll() is None:
