@@ -3,10 +3,10 @@
 # from its image_dir:
 #   vmlinuz     the kernel (bookworm's cloud kernel)
 #   initrd.img  mkosi's default systemd initrd (+ the kernel modules initrd)
-#   rootfs.img  the GPT disk: the ext4 root and its dm-verity hash partition
+#   rootfs.img  the GPT disk: the EROFS root and its dm-verity hash partition
 #   cmdline     cmdline.in + root=/dev/mapper/root roothash=HASH
-# The root hash is derived from the partitions (systemd-repart names them by
-# it: data partition UUID ‖ hash partition UUID) and checked with
+# The dm-verity hash tree is made again with a fixed salt (below), the
+# partitions are named after the root hash, and the hash is checked with
 # `veritysetup verify` against the partitions inside rootfs.img before the
 # cmdline is written.
 #
@@ -129,27 +129,53 @@ for f in "$disk" "$mk/cocoon-guest.vmlinuz" "$mk/cocoon-guest.initrd"; do
 done
 
 # The GPT of the disk: the root (x86-64) and root verity (x86-64) partitions.
-read -r data_uuid data_start data_size hash_uuid hash_start hash_size < <(
+read -r data_no data_start data_size hash_no hash_start hash_size < <(
 	sfdisk --json "$disk" | python3 -c '
 import json, sys
 t = json.load(sys.stdin)["partitiontable"]
 ss = t.get("sectorsize", 512)
-parts = {p["type"].upper(): p for p in t["partitions"]}
-d = parts["4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"]   # root x86-64
-h = parts["2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5"]   # root verity x86-64
-print(d["uuid"], d["start"] * ss, d["size"] * ss, h["uuid"], h["start"] * ss, h["size"] * ss)
+parts = {p["type"].upper(): (n, p) for n, p in enumerate(t["partitions"], 1)}
+dn, d = parts["4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"]   # root x86-64
+hn, h = parts["2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5"]   # root verity x86-64
+print(dn, d["start"] * ss, d["size"] * ss, hn, h["start"] * ss, h["size"] * ss)
 ')
-roothash=$(echo "$data_uuid$hash_uuid" | tr -d - | tr A-F a-f)
-[[ $roothash =~ ^[0-9a-f]{64}$ ]] || { echo "build.sh: bad root hash '$roothash'" >&2; exit 1; }
+(( data_size % 4096 == 0 )) || { echo "build.sh: the root partition ($data_size bytes) is not a whole number of 4 KiB blocks" >&2; exit 1; }
 
-# Check the hash against the partitions as they lie in the disk image.
+# The dm-verity hash tree, made again here with a fixed salt and 4 KiB
+# blocks. systemd-repart 254 formats it with a random salt (so the root hash
+# changed with every build even when the root file system did not) and with
+# 512-byte blocks (eight times the hashing at every read). The salt and the
+# superblock UUID are derived from the image's repart Seed= in mkosi.conf.
+# The partitions are then renamed after the new root hash, as repart names
+# them (data partition UUID = its first half, hash partition = its second),
+# which is where systemd's veritysetup generator looks for them.
+seed=$(sed -n 's/^Seed=//p' "$here/mkosi.conf")
+[[ $seed =~ ^[0-9a-f-]{36}$ ]] || { echo "build.sh: no Seed= UUID in $here/mkosi.conf" >&2; exit 1; }
+salt=$(printf 'cocoon-guest verity salt %s' "$seed" | sha256sum | cut -d' ' -f1)
+uuid_of() { echo "$1" | sed -E 's/(.{8})(.{4})(.{4})(.{4})(.{12})/\1-\2-\3-\4-\5/'; }
+vuuid=$(uuid_of "$(printf 'cocoon-guest verity uuid %s' "$seed" | sha256sum | cut -c1-32)")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dd if="$disk" of="$tmp/data" bs=1M iflag=skip_bytes,count_bytes skip="$data_start" count="$data_size" status=none
+: >"$tmp/hash"
+veritysetup format "$tmp/data" "$tmp/hash" --hash=sha256 --data-block-size=4096 \
+	--hash-block-size=4096 --salt="$salt" --uuid="$vuuid" >"$tmp/format"
+roothash=$(sed -n 's/^Root hash:[[:space:]]*//p' "$tmp/format")
+[[ $roothash =~ ^[0-9a-f]{64}$ ]] || { echo "build.sh: veritysetup format printed no root hash:" >&2; cat "$tmp/format" >&2; exit 1; }
+tree=$(stat -c %s "$tmp/hash")
+((tree <= hash_size)) || { echo "build.sh: the hash tree ($tree bytes) does not fit the verity partition ($hash_size bytes)" >&2; exit 1; }
+truncate -s "$hash_size" "$tmp/hash"
+dd if="$tmp/hash" of="$disk" bs=1M oflag=seek_bytes seek="$hash_start" conv=notrunc status=none
+sfdisk -q --part-uuid "$disk" "$data_no" "$(uuid_of "${roothash:0:32}")"
+sfdisk -q --part-uuid "$disk" "$hash_no" "$(uuid_of "${roothash:32:32}")"
+
+# Check the hash against the partitions as they now lie in the disk image.
 dd if="$disk" of="$tmp/hash" bs=1M iflag=skip_bytes,count_bytes skip="$hash_start" count="$hash_size" status=none
 veritysetup verify "$tmp/data" "$tmp/hash" "$roothash"
-echo "build.sh: veritysetup verify: root hash $roothash"
+echo "build.sh: veritysetup verify: root hash $roothash (salt $salt, 4096-byte blocks, tree $tree bytes)"
 rm -rf "$tmp"
+# repart's own split partition files carry its random-salt tree: not outputs
+rm -f "$mk"/cocoon-guest.root-*.raw "$mk"/cocoon-guest.*verity*.raw
 
 python3 - "$mk/cocoon-guest.manifest" >"$out/packages.txt" <<'PY'
 import json, sys

@@ -9,7 +9,7 @@
 #          guest and the trixie virtiofsd root
 #   image  what image/build.sh needs to build the guest image: mkosi 24
 #          (backports) and the tools it runs (systemd-repart, veritysetup,
-#          mkfs.ext4, sfdisk, zstd for the initrd)
+#          mkfs.erofs for the root, sfdisk, zstd for the initrd)
 #   demo   what the development CVM needs (the vm group and the image tools)
 #
 # The extra Debian suites the project needs (bookworm-backports, trixie, the
@@ -28,7 +28,7 @@ pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin e2fsprogs python3
 	docker.io docker-registry nftables iproute2 podman)
 pkgs_vm=(cpio kmod mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu
 	dpkg-dev)
-pkgs_image=(systemd systemd-container bubblewrap fdisk cryptsetup-bin e2fsprogs zstd cpio
+pkgs_image=(systemd systemd-container bubblewrap fdisk cryptsetup-bin e2fsprogs erofs-utils zstd cpio
 	debian-archive-keyring python3 reprepro)
 pkgs_demo=("${pkgs_vm[@]}" "${pkgs_image[@]}" curl)
 # packages that must come from bookworm-backports ("name" installed with -t)

@@ -122,7 +122,9 @@ def flip_root_byte(src, dst):
                                                        ":/usr/sbin:/sbin")).stdout)
     t = t["partitiontable"]
     start = next(p["start"] for p in t["partitions"] if p["type"].upper() == ROOT_TYPE)
-    off = start * t.get("sectorsize", 512) + 0x400 + 0x78  # ext4 superblock: s_volume_name
+    # a byte in the root file system's first 4 KiB block (the EROFS superblock
+    # lies at 1024), which the mount reads first
+    off = start * t.get("sectorsize", 512) + 0x400 + 0x78
     with open(dst, "r+b") as f:
         f.seek(off)
         b = f.read(1)
