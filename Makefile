@@ -2,6 +2,7 @@
 #   make demo   install what is needed, build, run the development CVM demo
 #   make test   install what is needed, build (sanitizers + libFuzzer), run every test
 #   make e2e    only the end-to-end cases (dev image, cocoon-init, Docker, demo workload)
+#   make image-repro  two builds of the dev image compared byte for byte
 #   make fuzz   run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench  run the benchmarks under bench/ (release build)
 SHELL := /bin/bash
@@ -41,8 +42,7 @@ build-release: deps
 test: build-asan build-fuzz build-release
 	tests/run-tests.sh build-asan build-fuzz
 
-# two builds of the dev image compared (not in make test: not reproducible
-# yet, docs/image.md)
+# two builds of the dev image compared byte for byte (make test runs it too)
 image-repro:
 	python3 tests/integration/image_repro.py
 
