@@ -141,8 +141,9 @@ print(dn, d["start"] * ss, d["size"] * ss, hn, h["start"] * ss, h["size"] * ss)
 ')
 (( data_size % 4096 == 0 )) || { echo "build.sh: the root partition ($data_size bytes) is not a whole number of 4 KiB blocks" >&2; exit 1; }
 
-# The dm-verity hash tree, made again here with a fixed salt and 4 KiB
-# blocks. systemd-repart 254 formats it with a random salt (so the root hash
+# The dm-verity hash tree, made again here (cocoon-verity, built above with
+# the guest programs; the same bytes veritysetup writes) with a fixed salt
+# and 4 KiB blocks. systemd-repart 254 formats it with a random salt (so the root hash
 # changed with every build even when the root file system did not) and with
 # 512-byte blocks (eight times the hashing at every read). The salt and the
 # superblock UUID are derived from the image's repart Seed= in mkosi.conf.
@@ -157,11 +158,10 @@ vuuid=$(uuid_of "$(printf 'cocoon-guest verity uuid %s' "$seed" | sha256sum | cu
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dd if="$disk" of="$tmp/data" bs=1M iflag=skip_bytes,count_bytes skip="$data_start" count="$data_size" status=none
-: >"$tmp/hash"
-veritysetup format "$tmp/data" "$tmp/hash" --hash=sha256 --data-block-size=4096 \
-	--hash-block-size=4096 --salt="$salt" --uuid="$vuuid" >"$tmp/format"
+"$bld/host/cocoon-verity/cocoon-verity" format --hash sha256 --data-block-size 4096 \
+	--hash-block-size 4096 --salt "$salt" --uuid "$vuuid" "$tmp/data" "$tmp/hash" >"$tmp/format"
 roothash=$(sed -n 's/^Root hash:[[:space:]]*//p' "$tmp/format")
-[[ $roothash =~ ^[0-9a-f]{64}$ ]] || { echo "build.sh: veritysetup format printed no root hash:" >&2; cat "$tmp/format" >&2; exit 1; }
+[[ $roothash =~ ^[0-9a-f]{64}$ ]] || { echo "build.sh: cocoon-verity format printed no root hash:" >&2; cat "$tmp/format" >&2; exit 1; }
 tree=$(stat -c %s "$tmp/hash")
 ((tree <= hash_size)) || { echo "build.sh: the hash tree ($tree bytes) does not fit the verity partition ($hash_size bytes)" >&2; exit 1; }
 truncate -s "$hash_size" "$tmp/hash"
@@ -169,7 +169,8 @@ dd if="$tmp/hash" of="$disk" bs=1M oflag=seek_bytes seek="$hash_start" conv=notr
 sfdisk -q --part-uuid "$disk" "$data_no" "$(uuid_of "${roothash:0:32}")"
 sfdisk -q --part-uuid "$disk" "$hash_no" "$(uuid_of "${roothash:32:32}")"
 
-# Check the hash against the partitions as they now lie in the disk image.
+# Check the hash against the partitions as they now lie in the disk image,
+# with veritysetup: a second implementation.
 dd if="$disk" of="$tmp/hash" bs=1M iflag=skip_bytes,count_bytes skip="$hash_start" count="$hash_size" status=none
 veritysetup verify "$tmp/data" "$tmp/hash" "$roothash"
 echo "build.sh: veritysetup verify: root hash $roothash (salt $salt, 4096-byte blocks, tree $tree bytes)"
