@@ -51,6 +51,21 @@ def data_file(d, blocks, bs=4096, name="data", extra=0):
     return path
 
 
+def formatted(d, blocks):
+    """DATA of random blocks and its HASH by cocoon-verity: (data, hash, root hash)"""
+    data = data_file(d, blocks)
+    h = os.path.join(d, "hash")
+    return data, h, root_of(run(TOOL, "format", data, h, check=0).stdout)
+
+
+def flip(path, off, bit=0x01):
+    with open(path, "r+b") as f:
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ bit]))
+
+
 def sha(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -275,14 +290,8 @@ def missing_data():
 @case
 def verify_flipped_data_byte():
     with tempfile.TemporaryDirectory(prefix="verity.") as d:
-        data = data_file(d, 1000)
-        h = os.path.join(d, "hash")
-        root = root_of(run(TOOL, "format", data, h, check=0).stdout)
-        with open(data, "r+b") as f:
-            f.seek(777 * 4096 + 5)
-            b = f.read(1)
-            f.seek(777 * 4096 + 5)
-            f.write(bytes([b[0] ^ 0x40]))
+        data, h, root = formatted(d, 1000)
+        flip(data, 777 * 4096 + 5, 0x40)
         refused(["verify", data, h, root], 1, "data block 777", d, ["data", "hash"])
         # the kernel's answer agrees: veritysetup refuses the same data
         if run(veritysetup(), "verify", data, h, root).returncode == 0:
@@ -292,23 +301,15 @@ def verify_flipped_data_byte():
 @case
 def verify_flipped_tree_byte():
     with tempfile.TemporaryDirectory(prefix="verity.") as d:
-        data = data_file(d, 1000)
-        h = os.path.join(d, "hash")
-        root = root_of(run(TOOL, "format", data, h, check=0).stdout)
-        with open(h, "r+b") as f:
-            f.seek(4096 * 2 + 32 * 3)  # the top block, then level 0: data block 3's digest
-            b = f.read(1)
-            f.seek(4096 * 2 + 32 * 3)
-            f.write(bytes([b[0] ^ 1]))
+        data, h, root = formatted(d, 1000)
+        flip(h, 4096 * 2 + 32 * 3)  # superblock, top block, then level 0: block 3's digest
         refused(["verify", data, h, root], 1, "data block 3", d, ["data", "hash"])
 
 
 @case
 def verify_wrong_root_hash():
     with tempfile.TemporaryDirectory(prefix="verity.") as d:
-        data = data_file(d, 300)
-        h = os.path.join(d, "hash")
-        root = root_of(run(TOOL, "format", data, h, check=0).stdout)
+        data, h, root = formatted(d, 300)
         wrong = ("0" if root[0] != "0" else "1") + root[1:]
         refused(["verify", data, h, wrong], 1, "root hash is not", d, ["data", "hash"])
         refused(["verify", data, h, root[:10]], 1, "ROOT_HASH", d, ["data", "hash"])
@@ -328,9 +329,7 @@ def verify_garbage_hash_file():
 @case
 def verify_truncated_tree():
     with tempfile.TemporaryDirectory(prefix="verity.") as d:
-        data = data_file(d, 1000)
-        h = os.path.join(d, "hash")
-        root = root_of(run(TOOL, "format", data, h, check=0).stdout)
+        data, h, root = formatted(d, 1000)
         os.truncate(h, 4096 * 3)
         refused(["verify", data, h, root], 1, "hash file ends", d, ["data", "hash"])
 
@@ -338,9 +337,7 @@ def verify_truncated_tree():
 @case
 def verify_short_data():
     with tempfile.TemporaryDirectory(prefix="verity.") as d:
-        data = data_file(d, 1000)
-        h = os.path.join(d, "hash")
-        root = root_of(run(TOOL, "format", data, h, check=0).stdout)
+        data, h, root = formatted(d, 1000)
         os.truncate(data, 999 * 4096)
         refused(["verify", data, h, root], 1, data, d, ["data", "hash"])
 
