@@ -329,7 +329,7 @@ static void *worker(void *arg)
 	struct hasher h;
 	size_t in_cap = READ_MAX / j->in_bs ? (READ_MAX / j->in_bs) * j->in_bs : j->in_bs;
 	uint8_t *in = NULL, *out = NULL, *stored = NULL;
-	int r;
+	int r = 0;
 
 	r = hasher_init(&h, pl->md, pl->p, &e);
 	if (r < 0)
