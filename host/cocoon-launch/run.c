@@ -58,12 +58,16 @@ struct run {
 	bool ready, stopping, quit_sent, run_dir_made;
 	int result; /* a failure decided before QEMU ended, or -1 */
 	int64_t ready_deadline, stop_deadline;
-	int64_t health_asked; /* when the outstanding `json status` was sent */
+	int64_t health_asked; /* when the last `json status` was sent */
+	int64_t health_next;  /* when to ask again after a not-ready answer */
+	int health_pending;   /* questions on this connection not answered yet */
 	bool vfsd_failed;
 };
 
-/* how long the launcher waits for the answer to one `json status` */
+/* how long the launcher waits for the answer to one `json status` before
+ * asking again on the same connection, and how many it leaves open */
 #define HEALTH_ANSWER_MS 10000
+#define HEALTH_MAX_PENDING 3
 
 static int64_t since(const struct run *r)
 {
@@ -332,9 +336,26 @@ static void force_quit(struct run *r)
 	r->stop_deadline = now_ms() + 10000; /* then SIGKILL */
 }
 
-/* The answer to `json status`: {"ready":true,...} means up. {"ready":false}
+/* The health channel is one byte stream shared by every host peer in turn
+ * (QEMU's chardev takes one connection at a time), and the protocol has no
+ * request ids: an answer to a question the guest got from an earlier peer
+ * (health-client's text `status`, say) can arrive on our connection. So the
+ * launcher keeps one connection, asks again on it rather than reconnecting
+ * (a reconnect would hand our unanswered questions' answers to the next
+ * peer), ignores an answer that is not the JSON it asked for, and after
+ * "ready" keeps the connection until its own questions are answered.
+ *
+ * The answer to `json status`: {"ready":true,...} means up. {"ready":false}
  * with an "error", or a boot state cocoon-init marked "failed...", is a guest
  * failure; any other not-ready answer means "still booting": ask again. */
+static void health_close(struct run *r)
+{
+	if (r->health >= 0)
+		close(r->health);
+	r->health = -1;
+	r->health_pending = 0;
+}
+
 static void health_read(struct run *r)
 {
 	_cleanup_free_ uint8_t *msg = NULL;
@@ -343,22 +364,29 @@ static void health_read(struct run *r)
 	bool failed;
 
 	if (frame_read(r->health, 1 << 20, 5000, &msg, NULL, &err) < 0) {
-		close(r->health);
-		r->health = -1;
+		health_close(r);
 		return;
 	}
+	if (r->health_pending > 0)
+		r->health_pending--;
+	if (r->ready)
+		return; /* an answer to an earlier question, drained */
 	o = json_tokener_parse((const char *)msg);
-	if (o && json_object_object_get_ex(o, "ready", &ready) && json_object_get_boolean(ready)) {
+	if (!o || !json_object_object_get_ex(o, "ready", &ready)) {
+		log_debug("ignored an answer on the health channel that is not ours (another "
+		          "peer's question): %.80s",
+		          (const char *)msg);
+		json_object_put(o);
+		return;
+	}
+	if (json_object_get_boolean(ready)) {
 		r->ready = true;
 		log_info("guest ready %lld ms after QEMU started: %s", (long long)since(r),
 		         (const char *)msg);
 		json_object_put(o);
-		/* the vport carries one peer at a time: let health-client in */
-		close(r->health);
-		r->health = -1;
-		return;
+		return; /* the connection goes once our questions are answered */
 	}
-	failed = !o || json_object_object_get_ex(o, "error", &error) ||
+	failed = json_object_object_get_ex(o, "error", &error) ||
 	         (json_object_object_get_ex(o, "boot", &boot) &&
 	          !strncmp(json_object_get_string(boot), "failed", 6));
 	if (failed) {
@@ -367,18 +395,15 @@ static void health_read(struct run *r)
 		begin_stop(r, "guest failure");
 	} else {
 		log_debug("guest not ready yet: %s", (const char *)msg);
-		close(r->health); /* asked again on the next round */
-		r->health = -1;
+		r->health_next = now_ms() + 500;
 	}
 	json_object_put(o);
 }
 
-static void health_try(struct run *r)
+static void health_connect(struct run *r)
 {
 	struct cerr err = CERR_INIT;
 
-	if (r->health >= 0 || r->ready || r->stopping)
-		return;
 	if (r->c->transport == LCFG_TRANSPORT_VPORT) {
 		char uri[PLAN_PATH_MAX + 8];
 
@@ -390,14 +415,53 @@ static void health_try(struct run *r)
 		snprintf(uri, sizeof(uri), "vsock:%u:9999", r->c->cid);
 		r->health = transport_connect(uri, 1000, &err);
 	}
-	if (r->health < 0)
-		return;
+	r->health_pending = 0;
+	r->health_next = 0;
+}
+
+static void health_ask(struct run *r)
+{
+	struct cerr err = CERR_INIT;
+
 	if (frame_write(r->health, "json status", 11, 5000, &err) < 0) {
-		close(r->health);
-		r->health = -1;
+		health_close(r);
 		return;
 	}
+	r->health_pending++;
 	r->health_asked = now_ms();
+}
+
+/* one step of the health conversation, each round of the supervision loop */
+static void health_step(struct run *r, int64_t now, int64_t *last_connect)
+{
+	if (r->ready) {
+		/* let health-client in once our questions are answered (or given up on) */
+		if (r->health >= 0 &&
+		    (r->health_pending == 0 || now - r->health_asked >= HEALTH_ANSWER_MS))
+			health_close(r);
+		return;
+	}
+	if (r->stopping)
+		return;
+	if (r->health < 0) {
+		if (now - *last_connect < 500)
+			return;
+		*last_connect = now;
+		health_connect(r);
+		if (r->health < 0)
+			return;
+	}
+	/* a first question, a question after a not-ready answer, or the same
+	 * question again when the guest has not answered in time (health-monitor
+	 * not there yet, or restarting, when it was asked) */
+	if ((r->health_pending == 0 && now >= r->health_next) ||
+	    (r->health_pending > 0 && r->health_pending < HEALTH_MAX_PENDING &&
+	     now - r->health_asked >= HEALTH_ANSWER_MS)) {
+		if (r->health_pending > 0)
+			log_debug("no answer on the health channel within %d ms: asking again",
+			          HEALTH_ANSWER_MS);
+		health_ask(r);
+	}
 }
 
 static int supervise(struct run *r)
@@ -442,19 +506,7 @@ static int supervise(struct run *r)
 				r->stop_deadline = now + 60000;
 			}
 		}
-		/* A question the guest did not answer in time (health-monitor not
-		 * there yet, or restarting, when it was asked; a virtio port
-		 * may drop what arrives before the guest opens it): ask anew. */
-		if (r->health >= 0 && !r->ready && now - r->health_asked >= HEALTH_ANSWER_MS) {
-			log_debug("no answer on the health channel within %d ms: asking again",
-			          HEALTH_ANSWER_MS);
-			close(r->health);
-			r->health = -1;
-		}
-		if (!r->ready && r->health < 0 && now - last_health_try >= 500) {
-			last_health_try = now;
-			health_try(r);
-		}
+		health_step(r, now, &last_health_try);
 		if (r->stopping && r->stop_deadline < next)
 			next = r->stop_deadline;
 		if (poll(pfd, 3, (int)(next > now ? next - now : 0)) < 0 && errno != EINTR)

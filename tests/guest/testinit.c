@@ -397,6 +397,11 @@ static void serve_health(void)
 	}
 	/* what cocoon-launch asks health-monitor for */
 	check(!strcmp(req, "json status"), "vport-health-request", req);
+	/* testinit.health=stale: first the answer to a question some earlier
+	 * peer of the channel asked (health-client's text status), which the
+	 * launcher must not take for its own */
+	if (!strcmp(param("testinit.health", v, sizeof(v)), "stale"))
+		check(write_frame(fd, "ready: true\nboot: ready\n"), "vport-health-stale", NULL);
 	if (failures)
 		snprintf(reply, sizeof(reply), "{\"ready\":false,\"error\":\"%d checks failed\"}",
 		         failures);

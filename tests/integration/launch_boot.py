@@ -15,6 +15,9 @@ Cases:
                    through QMP, the guest powers off on the power button, exit 0.
   guest-failure    a check fails in the guest (wrong spec hash): it answers
                    not-ready and reboots; the launcher exits 4.
+  stale-health-answer  before its answer the guest sends one meant for an
+                   earlier peer of the health channel (a text status): the
+                   launcher ignores it, sees the guest ready, exits 0.
 
 QEMU missing is a failure, not a skip: `make test` installs it
 (scripts/install-deps.sh vm). The kernel and the virtiofsd root are cached
@@ -35,7 +38,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.join(HERE, "..", "guest")
-CASES = ["boot-9p", "boot-virtiofs", "sigkill-qemu", "sigterm", "guest-failure"]
+CASES = ["boot-9p", "boot-virtiofs", "sigkill-qemu", "sigterm", "guest-failure",
+         "stale-health-answer"]
 
 
 def fetch(what):
@@ -139,6 +143,8 @@ def run_case(launcher, cocoon_spec, testinit, case, kdir, t):
     append = "testinit.spec_sha256=%s testinit.spec_tree=%s" % (digest, tree)
     if case == "sigterm":
         append += " testinit.hold=1"
+    if case == "stale-health-answer":
+        append += " testinit.health=stale"
     args = [launcher, "--dev", "--accel", "tcg", "--transport", "vport",
             "--image-dir", img, "--cmdline", "console=ttyS0 panic=-1 loglevel=1",
             "--append", append, "--spec", spec, "--data", data,
@@ -223,7 +229,7 @@ def run_case(launcher, cocoon_spec, testinit, case, kdir, t):
             if int(st.rsplit(")", 1)[1].split()[1]) == p.pid:
                 return f"process {pid} of the launcher still runs"
 
-    if case in ("boot-9p", "boot-virtiofs", "sigterm"):
+    if case in ("boot-9p", "boot-virtiofs", "sigterm", "stale-health-answer"):
         want = 0
         fails = [x for x in lines if "TESTINIT: FAIL" in x]
         if fails:
@@ -233,6 +239,8 @@ def run_case(launcher, cocoon_spec, testinit, case, kdir, t):
                      "vport-seal-roundtrip", "vport-health-request"):
             if f"TESTINIT: PASS {name}" not in out:
                 return f"check {name} did not pass"
+        if case == "stale-health-answer" and "TESTINIT: PASS vport-health-stale" not in out:
+            return "the guest did not send the stale answer"
         if case == "boot-virtiofs" and "TESTINIT: PASS spec-host-readonly" not in out:
             return "virtiofsd let the guest write to the spec"
         if "guest ready" not in out:
