@@ -16,15 +16,23 @@
 # (work directory, default a new one under /tmp, removed at the end),
 # COCOON_DEMO_ACCEL (auto|kvm|tcg, default auto), COCOON_DEMO_KEEP=1 (leave
 # the work directory), COCOON_DEMO_APPEND (words for the kernel command line),
-# COCOON_DEMO_IMAGE_DIR (where the image is built and booted from, default
-# image/out/dev; build.sh does nothing when it is up to date).
+# COCOON_DEMO_PROFILE (dev, the default, runs the workload under Docker;
+# podman builds the podman image and sets the spec's x-cocoon.engine to
+# podman), COCOON_DEMO_IMAGE_DIR (where the image is built and booted from,
+# default image/out/PROFILE; build.sh does nothing when it is up to date).
 # Exit 0 when the service answered.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${COCOON_BUILD:-build}
 port=${COCOON_DEMO_PORT:-18080}
 accel=${COCOON_DEMO_ACCEL:-auto}
-imgdir=${COCOON_DEMO_IMAGE_DIR:-image/out/dev}
+profile=${COCOON_DEMO_PROFILE:-dev}
+case $profile in
+dev) engine=docker ;;
+podman) engine=podman ;;
+*) echo "demo: COCOON_DEMO_PROFILE=$profile: dev or podman (the gpu profile needs a GPU host)" >&2; exit 2 ;;
+esac
+imgdir=${COCOON_DEMO_IMAGE_DIR:-image/out/$profile}
 step() { printf '\n== %s\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
@@ -38,12 +46,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "1/5 guest image (image/build.sh --profile dev)"
-image/build.sh --profile dev "$imgdir"
+step "1/5 guest image (image/build.sh --profile $profile)"
+image/build.sh --profile "$profile" "$imgdir"
 
 step "2/5 demo workload (examples/demo-hello → OCI archive on the data share)"
 digest=$(scripts/demo-workload.py "$work")
 echo "image cocoon-demo/hello@$digest"
+if [ "$engine" != docker ]; then
+	sed -i "s/^  engine: docker\$/  engine: $engine/" "$work/spec/docker-compose.yml"
+	grep -q "^  engine: $engine\$" "$work/spec/docker-compose.yml" ||
+		die "could not set x-cocoon.engine to $engine in $work/spec/docker-compose.yml"
+fi
 "$B/host/cocoon-spec/cocoon-spec" validate "$work/spec"
 
 step "3/5 seal-server (sim) and cocoon-launch --dev"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cocoon-workload against a real dockerd + registry with cocoon-authz active.
 
-usage: workload_cases.py COCOON_WORKLOAD COCOON_AUTHZ HEALTH_MONITOR CASE
+usage: workload_cases.py COCOON_WORKLOAD COCOON_AUTHZ HEALTH_MONITOR ENGINECONF_DUMP CASE
        (CASE 'list' prints the names)
 
 The fixture (dockerfix.py) runs docker-registry, cocoon-authz and dockerd with
@@ -28,7 +28,7 @@ from dockerfix import NEEDED, Fixture, free_port, layer_tar, wait_for  # noqa: E
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 from ocitar import oci_archive  # noqa: E402
 
-WORKLOAD = AUTHZ = MONITOR = None
+WORKLOAD = AUTHZ = MONITOR = DUMP = None
 CASES = {}
 SKIP = 77
 
@@ -312,10 +312,6 @@ def podman_archive(d):
     svc = wl = None
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        svc = subprocess.Popen([*pod, "system", "service", "--time=0", "unix://" + sock],
-                               stdout=open(os.path.join(d, "podman.log"), "wb"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(lambda: os.path.exists(sock), "the podman socket", 30)
         src, exe = os.path.join(d, "serve.c"), os.path.join(d, "serve")
         open(src, "w").write(SERVE_C)
         subprocess.run(["cc", "-static", "-Os", "-o", exe, src], check=True)
@@ -339,6 +335,19 @@ volumes:
 x-cocoon:
   engine: podman
 """)
+        # the service reads the policy.json cocoon-init would write for this
+        # spec (lib/engineconf.c), bound over /etc/containers/policy.json in a
+        # mount namespace of its own
+        policy = os.path.join(d, "policy.json")
+        open(policy, "wb").write(subprocess.run([DUMP, os.path.join(d, "spec"), "policy"],
+                                                check=True, capture_output=True).stdout)
+        svc = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount --bind "$0" /etc/containers/policy.json && exec "$@"', policy,
+             *pod, "system", "service", "--time=0", "unix://" + sock],
+            stdout=open(os.path.join(d, "podman.log"), "wb"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        wait_for(lambda: os.path.exists(sock), "the podman socket", 30)
         state = os.path.join(d, "state.json")
         wl = subprocess.Popen(
             [WORKLOAD, "--spec", os.path.join(d, "spec"), "--socket", sock, "--images",
@@ -387,9 +396,9 @@ class Skip(Exception):
 
 
 def main():
-    global WORKLOAD, AUTHZ, MONITOR
-    WORKLOAD, AUTHZ, MONITOR = (os.path.abspath(a) for a in sys.argv[1:4])
-    name = sys.argv[4]
+    global WORKLOAD, AUTHZ, MONITOR, DUMP
+    WORKLOAD, AUTHZ, MONITOR, DUMP = (os.path.abspath(a) for a in sys.argv[1:5])
+    name = sys.argv[5]
     if name == "list":
         print("\n".join(CASES))
         return 0

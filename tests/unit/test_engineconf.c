@@ -102,6 +102,13 @@ static void podman_policy(void **state)
 	                    "reject");
 	docker = get(get(o, "transports"), "docker");
 	assert_int_equal(json_object_object_length(docker), 2);
+	/* archives cocoon-workload verified: the only other transport accepted */
+	assert_int_equal(json_object_object_length(get(o, "transports")), 2);
+	assert_string_equal(
+	    json_object_get_string(get(
+	        json_object_array_get_idx(get(get(get(o, "transports"), "docker-archive"), ""), 0),
+	        "type")),
+	    "insecureAcceptAnything");
 	req = get(docker, "docker.io/library/busybox@sha256:" D64);
 	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(req, 0), "type")),
 	                    "insecureAcceptAnything");
