@@ -99,23 +99,19 @@ static int first_nonzero(int fd, const char *device, uint64_t off, size_t n, int
                          struct cerr *err)
 {
 	_cleanup_free_ uint8_t *buf = malloc(n ? n : 1);
-	size_t got = 0;
+	size_t got;
+	int r;
 
 	*where = -1;
 	if (!buf)
 		return cerr_set(err, ENOMEM, "probe '%s'", device);
-	while (got < n) {
-		ssize_t k = pread(fd, buf + got, n - got, (off_t)(off + got));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return cerr_set(err, errno, "read '%s' at offset %llu", device,
-			                (unsigned long long)(off + got));
-		if (k == 0)
-			return cerr_setx(err, EIO, "read '%s': unexpected end at offset %llu",
-			                 device, (unsigned long long)(off + got));
-		got += (size_t)k;
-	}
+	r = pread_all(fd, buf, n, off, &got);
+	if (r < 0)
+		return cerr_set(err, -r, "read '%s' at offset %llu", device,
+		                (unsigned long long)(off + got));
+	if (got < n)
+		return cerr_setx(err, EIO, "read '%s': unexpected end at offset %llu", device,
+		                 (unsigned long long)(off + got));
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i]) {
 			*where = (int64_t)(off + i);

@@ -101,6 +101,23 @@ int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+int pread_all(int fd, void *buf, size_t n, uint64_t off, size_t *got)
+{
+	*got = 0;
+	while (*got < n) {
+		ssize_t k = pread(fd, (uint8_t *)buf + *got, n - *got, (off_t)(off + *got));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		*got += (size_t)k;
+	}
+	return 0;
+}
+
 int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err)
 {
 	_cleanup_close_ int fd = -1;

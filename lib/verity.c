@@ -22,6 +22,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "cocoon/util.h"
+
 /* input read per chunk (whole hash blocks' worth, at least one) and per read */
 #define CHUNK_INPUT (8u << 20)
 #define READ_MAX (8u << 20)
@@ -117,25 +119,6 @@ int verity_geometry(const struct verity_params *p, struct verity_geometry *g, st
 	if (pos > (UINT64_MAX - p->tree_offset) / p->hash_block_size)
 		return cerr_setx(err, EINVAL, "the tree does not fit a 64-bit offset");
 	return 0;
-}
-
-/* reads n bytes at off; fewer only at the end of the file. Bytes read, or -errno. */
-static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
 }
 
 static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
@@ -261,11 +244,11 @@ static int hash_chunk(struct pool *pl, struct hasher *h, uint8_t *in, size_t in_
 	while (b < end) {
 		uint64_t want = (end - b) < in_cap / j->in_bs ? (end - b) : in_cap / j->in_bs;
 		uint64_t off = j->in_off + b * j->in_bs;
-		ssize_t got = pread_full(j->in_fd, in, (size_t)(want * j->in_bs), off);
+		size_t got;
+		int r = pread_all(j->in_fd, in, (size_t)(want * j->in_bs), off, &got);
 
-		if (got < 0)
-			return cerr_set(err, (int)-got, "read at byte %llu",
-			                (unsigned long long)off);
+		if (r < 0)
+			return cerr_set(err, -r, "read at byte %llu", (unsigned long long)off);
 		if ((uint64_t)got < want * j->in_bs)
 			return cerr_setx(err, EIO,
 			                 "the %s ends at byte %llu, before its block %llu ends",
@@ -297,10 +280,11 @@ static int check_chunk(struct pool *pl, const uint8_t *out, uint8_t *stored, uin
 	const uint32_t hbs = pl->p->hash_block_size;
 	const uint64_t per = UINT64_C(1) << pl->g->per_block_bits;
 	uint64_t off = j->out_off + first * hbs;
-	ssize_t got = pread_full(j->out_fd, stored, (size_t)n * hbs, off);
+	size_t got;
+	int r = pread_all(j->out_fd, stored, (size_t)n * hbs, off, &got);
 
-	if (got < 0)
-		return cerr_set(err, (int)-got, "read the hash file at byte %llu",
+	if (r < 0)
+		return cerr_set(err, -r, "read the hash file at byte %llu",
 		                (unsigned long long)off);
 	if ((uint64_t)got < n * hbs)
 		return cerr_setx(err, EIO, "the hash file ends at byte %llu, inside its tree",
@@ -439,17 +423,17 @@ static int root_hash(struct pool *pl, struct verity_result *res, int data_fd, in
 	int fd = g->levels ? hash_fd : data_fd;
 	struct hasher h;
 	uint8_t *block = malloc(bs);
-	ssize_t got;
+	size_t got;
 	int r;
 
 	if (!block)
 		return cerr_set(err, ENOMEM, "a block of %u bytes", bs);
-	got = pread_full(fd, block, bs, off);
-	if (got != (ssize_t)bs) {
+	r = pread_all(fd, block, bs, off, &got);
+	if (r < 0 || got != bs) {
 		free(block);
-		return got < 0 ? cerr_set(err, (int)-got, "read the top block")
-		               : cerr_setx(err, EIO, "the %s ends before its top block",
-		                           g->levels ? "hash file" : "data");
+		return r < 0 ? cerr_set(err, -r, "read the top block")
+		             : cerr_setx(err, EIO, "the %s ends before its top block",
+		                         g->levels ? "hash file" : "data");
 	}
 	r = hasher_init(&h, pl->md, p, err);
 	if (r == 0) {

@@ -187,14 +187,8 @@ static int tail_file(const char *path, unsigned long want, char **out, size_t *l
 	buf = malloc(n + 1);
 	if (!buf)
 		return cerr_set(err, ENOMEM, "read '%s'", path);
-	while (got < n) {
-		ssize_t k = pread(fd, buf + got, n - got, start + (off_t)got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
+	/* a read error ends the text where it stopped, as the end of the file would */
+	(void)pread_all(fd, buf, n, (uint64_t)start, &got);
 	buf[got] = '\0';
 	*truncated = start > 0;
 	/* walk back over `want` line ends (a final newline ends the last line) */

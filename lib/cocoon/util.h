@@ -47,6 +47,10 @@ int hex_decode(const char *in, void *out, size_t n);
 
 /* Writes a whole buffer / reads a whole file; retried on EINTR. */
 int write_all(int fd, const void *buf, size_t n);
+/* Reads n bytes at offset off (pread, retried on EINTR and short reads).
+ * *got is the number read: n, or fewer at the end of the file (return 0) or
+ * before an error (return -errno). */
+int pread_all(int fd, void *buf, size_t n, uint64_t off, size_t *got);
 /* Reads a whole regular file of at most max bytes; *out is malloc'ed and NUL-terminated. */
 struct cerr;
 int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err);

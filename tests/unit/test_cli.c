@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -86,13 +89,35 @@ static void cmdline_words(void **state)
 	assert_string_equal(v, "sim");
 }
 
+/* pread_all: whole reads at an offset, fewer bytes only at the end, an error kept */
+static void pread_all_reads(void **state)
+{
+	int fd = memfd_create("p", 0);
+	char buf[16];
+	size_t got = 99;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	assert_int_equal(pread_all(fd, buf, 4, 3, &got), 0);
+	assert_int_equal(got, 4);
+	assert_memory_equal(buf, "3456", 4);
+	assert_int_equal(pread_all(fd, buf, 8, 6, &got), 0);
+	assert_int_equal(got, 4); /* the end of the file */
+	assert_memory_equal(buf, "6789", 4);
+	assert_int_equal(pread_all(fd, buf, 4, 10, &got), 0);
+	assert_int_equal(got, 0);
+	close(fd);
+	assert_int_equal(pread_all(fd, buf, 4, 0, &got), -EBADF);
+	assert_int_equal(got, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(parse_long_accepts),
-	    cmocka_unit_test(parse_long_refuses),
-	    cmocka_unit_test(common_options),
-	    cmocka_unit_test(cmdline_words),
+	    cmocka_unit_test(parse_long_accepts), cmocka_unit_test(parse_long_refuses),
+	    cmocka_unit_test(common_options),     cmocka_unit_test(cmdline_words),
+	    cmocka_unit_test(pread_all_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
