@@ -11,11 +11,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,24 +119,6 @@ static int first_nonzero(int fd, const char *device, uint64_t off, size_t n, int
 	return 0;
 }
 
-static int device_size(int fd, const char *device, uint64_t *size, struct cerr *err)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return cerr_set(err, errno, "stat '%s'", device);
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, size) < 0)
-			return cerr_set(err, errno, "size of block device '%s'", device);
-		return 0;
-	}
-	if (S_ISREG(st.st_mode)) {
-		*size = (uint64_t)st.st_size;
-		return 0;
-	}
-	return cerr_setx(err, ENOTBLK, "'%s' is neither a block device nor a regular file", device);
-}
-
 /* libblkid's safe probe: superblocks (filesystems, LUKS, RAID, swap, ...)
  * and partition tables. Fills out->kind/detail when something is found. */
 static int blkid_look(const char *device, struct luks_probe *out, bool *found, struct cerr *err)
@@ -197,7 +177,7 @@ int luks_probe(const char *device, struct luks_probe *out, struct cerr *err)
 	fd = open(device, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return cerr_set(err, errno, "open '%s' read-only", device);
-	r = device_size(fd, device, &out->size, err);
+	r = fd_size(fd, device, &out->size, err);
 	if (r < 0)
 		return r;
 	r = blkid_look(device, out, &found, err);

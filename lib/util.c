@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +118,24 @@ int pread_all(int fd, void *buf, size_t n, uint64_t off, size_t *got)
 		*got += (size_t)k;
 	}
 	return 0;
+}
+
+int fd_size(int fd, const char *name, uint64_t *size, struct cerr *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return cerr_set(err, errno, "stat '%s'", name);
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size) < 0)
+			return cerr_set(err, errno, "size of block device '%s'", name);
+		return 0;
+	}
+	if (S_ISREG(st.st_mode)) {
+		*size = (uint64_t)st.st_size;
+		return 0;
+	}
+	return cerr_setx(err, ENOTBLK, "'%s' is neither a block device nor a regular file", name);
 }
 
 int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err)

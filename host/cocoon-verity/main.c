@@ -17,11 +17,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,8 +94,10 @@ struct opts {
 
 static int exit_of(const struct cerr *err)
 {
-	return (err->code == EINVAL || err->code == EEXIST || err->code == EIO) ? EXIT_REFUSED
-	                                                                        : EXIT_SYSTEM;
+	return (err->code == EINVAL || err->code == EEXIST || err->code == EIO ||
+	        err->code == ENOTBLK)
+	           ? EXIT_REFUSED
+	           : EXIT_SYSTEM;
 }
 
 /* libcryptsetup's messages go into the error of the call that caused them */
@@ -120,21 +120,6 @@ static int crypt_fail(struct cerr *err, int r, const struct cerr *said, const ch
 	if (said->msg[0])
 		return cerr_setx(err, -r, "%s '%s': %s", what, path, said->msg);
 	return cerr_set(err, -r, "%s '%s'", what, path);
-}
-
-static int file_size(int fd, const char *path, const struct stat *st, uint64_t *size,
-                     struct cerr *err)
-{
-	if (S_ISREG(st->st_mode)) {
-		*size = (uint64_t)st->st_size;
-		return 0;
-	}
-	if (S_ISBLK(st->st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, size) < 0)
-			return cerr_set(err, errno, "size of block device '%s'", path);
-		return 0;
-	}
-	return cerr_setx(err, EINVAL, "'%s' is neither a regular file nor a block device", path);
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -437,7 +422,7 @@ static int open_data(const char *path, int *fd, struct stat *st, uint64_t *size,
 		return cerr_set(err, errno, "open DATA '%s'", path);
 	if (fstat(*fd, st) < 0)
 		return cerr_set(err, errno, "stat '%s'", path);
-	return file_size(*fd, path, st, size, err);
+	return fd_size(*fd, path, size, err);
 }
 
 static void print_root(const char *cmd, const struct verity_result *res, const char *uuid,

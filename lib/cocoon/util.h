@@ -45,14 +45,18 @@ int hex_digit(char c);
 /* Decodes exactly 2n hex digits (either case) into n bytes. -EINVAL otherwise. */
 int hex_decode(const char *in, void *out, size_t n);
 
+struct cerr;
+
 /* Writes a whole buffer / reads a whole file; retried on EINTR. */
 int write_all(int fd, const void *buf, size_t n);
 /* Reads n bytes at offset off (pread, retried on EINTR and short reads).
  * *got is the number read: n, or fewer at the end of the file (return 0) or
  * before an error (return -errno). */
 int pread_all(int fd, void *buf, size_t n, uint64_t off, size_t *got);
+/* The size in bytes of an open block device or regular file; name is used in
+ * messages. -ENOTBLK for anything else. */
+int fd_size(int fd, const char *name, uint64_t *size, struct cerr *err);
 /* Reads a whole regular file of at most max bytes; *out is malloc'ed and NUL-terminated. */
-struct cerr;
 int read_file(const char *path, size_t max, char **out, size_t *len, struct cerr *err);
 /* The same on an open descriptor; name is used in messages. */
 int read_fd(int fd, size_t max, const char *name, char **out, size_t *len, struct cerr *err);

@@ -303,6 +303,15 @@ def block_device_hash():
 
 
 @case
+def data_not_a_file_refused():
+    with tempfile.TemporaryDirectory(prefix="verity.") as d:
+        out = os.path.join(d, "out")  # the directory watched for changes
+        os.mkdir(out)
+        os.mkdir(os.path.join(d, "dir"))
+        refused(["format", os.path.join(d, "dir"), os.path.join(out, "hash")], 1, "dir", out, [])
+
+
+@case
 def missing_data():
     with tempfile.TemporaryDirectory(prefix="verity.") as d:
         refused(["format", os.path.join(d, "nothere"), os.path.join(d, "hash")], 3, "nothere",
