@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <json-c/json.h>
+
 #include "cocoon-config.h"
+#include "cocoon/err.h"
 #include "cocoon/log.h"
 
 int cli_common_option(int c, const char *prog, void (*usage)(FILE *))
@@ -41,4 +44,20 @@ int cli_parse_long(const char *s, long min, long max, long *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+void cli_print_json(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+void cli_print_error_json(const struct cerr *err)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(err->msg));
+	cli_print_json(o);
 }

@@ -76,22 +76,6 @@ static json_object *stats_json(const char *hex, const struct spec_stats *st)
 	return o;
 }
 
-static void print_json(json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-}
-
-static void print_error_json(const struct cerr *err)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "error", json_object_new_string(err->msg));
-	print_json(o);
-}
-
 struct problems {
 	json_object *list; /* with --json */
 	unsigned n;
@@ -122,14 +106,14 @@ static int cmd_hash(const char *dir, bool json)
 
 	if (spec_hash_dir(dir, hex, &st, NULL, &err) < 0) {
 		if (json)
-			print_error_json(&err);
+			cli_print_error_json(&err);
 		log_cerr(&err);
 		return exit_of(&err);
 	}
 	if (json) {
 		json_object *o = stats_json(hex, &st);
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
-		print_json(o);
+		cli_print_json(o);
 	} else {
 		puts(hex);
 	}
@@ -144,7 +128,7 @@ static int cmd_prepare(const char *src, const char *out, bool json)
 
 	if (spec_prepare(src, out, hex, &st, &err) < 0) {
 		if (json)
-			print_error_json(&err);
+			cli_print_error_json(&err);
 		log_cerr(&err);
 		return exit_of(&err);
 	}
@@ -155,7 +139,7 @@ static int cmd_prepare(const char *src, const char *out, bool json)
 		json_object *o = stats_json(hex, &st);
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "output", json_object_new_string(out));
-		print_json(o);
+		cli_print_json(o);
 	} else {
 		puts(hex);
 	}
@@ -219,7 +203,7 @@ static int cmd_ls(const char *dir, bool json)
 		r = cerr_set(&err, ENOMEM, "listing '%s'", dir);
 	if (r < 0) {
 		if (json)
-			print_error_json(&err);
+			cli_print_error_json(&err);
 		log_cerr(&err);
 	} else {
 		qsort(l.v, l.n, sizeof(*l.v), cmp_ls);
@@ -243,7 +227,7 @@ static int cmd_ls(const char *dir, bool json)
 		if (json) {
 			json_object_object_add(o, "ok", json_object_new_boolean(1));
 			json_object_object_add(o, "entries", list);
-			print_json(o);
+			cli_print_json(o);
 		}
 	}
 	for (size_t i = 0; i < l.n; i++)
@@ -336,7 +320,7 @@ static int cmd_validate(const char *dir, bool json)
 		json_object_object_add(o, "problems", probs.list);
 		if (!ok && !probs.n)
 			json_object_object_add(o, "error", json_object_new_string(err.msg));
-		print_json(o);
+		cli_print_json(o);
 	}
 	if (!ok) {
 		log_cerr(&err);

@@ -192,23 +192,11 @@ static void print_params(const struct verity_params *p, const char *uuid,
 	printf("Salt:            \t%s\n", p->salt_size ? salt : "-");
 }
 
-static void print_json(json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-}
-
 static int report_error(const struct cerr *err, bool json)
 {
 	log_cerr(err);
-	if (json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "ok", json_object_new_boolean(0));
-		json_object_object_add(o, "error", json_object_new_string(err->msg));
-		print_json(o);
-	}
+	if (json)
+		cli_print_error_json(err);
 	return exit_of(err);
 }
 
@@ -440,7 +428,7 @@ static void print_root(const char *cmd, const struct verity_result *res, const c
 		json_object_object_add(o, "root_hash", json_object_new_string(root));
 		json_object_object_add(o, "threads", json_object_new_int((int)threads));
 		json_object_object_add(o, "seconds", json_object_new_double(secs));
-		print_json(o);
+		cli_print_json(o);
 		return;
 	}
 	if (log_get_level() <= LOG_LVL_INFO)
@@ -617,7 +605,7 @@ static int cmd_dump(const struct opts *o, const char *hash_path)
 		json_object *j = params_json(&l.p, l.uuid, &g);
 
 		json_object_object_add(j, "ok", json_object_new_boolean(1));
-		print_json(j);
+		cli_print_json(j);
 	} else {
 		print_params(&l.p, l.uuid, &g, hash_path);
 	}

@@ -76,13 +76,6 @@ static void usage(FILE *f)
 	        "file: --restore puts it back).\n");
 }
 
-static void print_json(json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	                                           JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-}
-
 static json_object *str_or_null(const char *s)
 {
 	return s && s[0] ? json_object_new_string(s) : NULL;
@@ -190,7 +183,7 @@ static int cmd_list(struct run *x)
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "devices", list);
-		print_json(o);
+		cli_print_json(o);
 	}
 	if (!found)
 		log_info("no NVIDIA GPU or NVSwitch under %s/sys/bus/pci/devices", x->s.root);
@@ -278,7 +271,7 @@ static int cmd_verify(struct run *x, const char *arg)
 			json_object_object_add(o, "bdf", json_object_new_string(bdf));
 			json_object_object_add(o, "ready", json_object_new_boolean(0));
 			json_object_object_add(o, "error", json_object_new_string(err.msg));
-			print_json(o);
+			cli_print_json(o);
 		}
 		log_cerr(&err);
 		return r == -ENODEV || x->refused ? EXIT_REFUSED : EXIT_SYSTEM;
@@ -321,7 +314,7 @@ static int cmd_verify(struct run *x, const char *arg)
 		json_object_object_add(o, "iommu_group_devices", group_json(x, &gpu));
 		json_object_object_add(o, "ready", json_object_new_boolean(nr == 0));
 		json_object_object_add(o, "reasons", reasons);
-		print_json(o);
+		cli_print_json(o);
 	} else {
 		printf("%s: %s %s (%04x:%04x), driver %s, IOMMU group %s, CC mode %s (%s)\n",
 		       gpu.bdf, pci_kind_name(gpu.kind), product_of(&gpu), gpu.vendor, gpu.device,
@@ -410,7 +403,7 @@ static int cmd_change(struct run *x, const char *arg, bool setup)
 			json_object_object_add(o, "error", json_object_new_string(err.msg));
 		json_object_object_add(o, "actions", x->actions);
 		x->actions = NULL;
-		print_json(o);
+		cli_print_json(o);
 	}
 	if (r < 0) {
 		log_cerr(&err);

@@ -19,6 +19,14 @@
  * --version; CLI_EXIT_USAGE, with the usage on stderr, for anything else). */
 int cli_common_option(int c, const char *prog, void (*usage)(FILE *));
 
+struct json_object;
+struct cerr;
+
+/* --json output: prints o on stdout (pretty, '/' unescaped) and releases it. */
+void cli_print_json(struct json_object *o);
+/* --json output of a failure: {"ok": false, "error": err's message}. */
+void cli_print_error_json(const struct cerr *err);
+
 /* Parses the whole of s as a decimal number from min to max: no white space,
  * no '+', a '-' only when min < 0, nothing after the digits. 0 or -EINVAL. */
 int cli_parse_long(const char *s, long min, long max, long *out);
