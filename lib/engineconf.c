@@ -71,38 +71,36 @@ int engineconf_docker_dropin(char **out, struct cerr *err)
 	return *out ? 0 : cerr_set(err, ENOMEM, "docker drop-in");
 }
 
+/* a policy.json requirement list of one: [{"type": TYPE}] */
+static json_object *requirement(const char *type)
+{
+	json_object *req = json_object_new_array(), *r = json_object_new_object();
+
+	json_object_object_add(r, "type", json_object_new_string(type));
+	json_object_array_add(req, r);
+	return req;
+}
+
 int engineconf_podman_policy(const struct compose_spec *s, char **out, struct cerr *err)
 {
-	json_object *o = json_object_new_object(), *def = json_object_new_array(),
-	            *rej = json_object_new_object(), *tr = json_object_new_object(),
-	            *docker = json_object_new_object();
+	json_object *o = json_object_new_object(), *tr = json_object_new_object(),
+	            *docker = json_object_new_object(), *archive = json_object_new_object();
 
-	json_object_object_add(rej, "type", json_object_new_string("reject"));
-	json_object_array_add(def, rej);
-	json_object_object_add(o, "default", def);
+	json_object_object_add(o, "default", requirement("reject"));
 	for (size_t i = 0; i < s->n_images; i++) {
 		char scope[600];
-		json_object *req = json_object_new_array(), *acc = json_object_new_object();
 
 		snprintf(scope, sizeof(scope), "%s/%s@%s", s->images[i].domain, s->images[i].path,
 		         s->images[i].digest);
 		/* the digest in the scope pins the content; no signature is involved */
-		json_object_object_add(acc, "type",
-		                       json_object_new_string("insecureAcceptAnything"));
-		json_object_array_add(req, acc);
-		json_object_object_add(docker, scope, req);
+		json_object_object_add(docker, scope, requirement("insecureAcceptAnything"));
 	}
 	json_object_object_add(tr, "docker", docker);
 	/* Image archives: cocoon-workload verifies each one against the spec's
 	 * digest before it hands it to the engine's images/load, which unpacks it
 	 * under a temporary name (no path a scope could name). Without this entry
 	 * the default above rejects every archive. */
-	json_object *any = json_object_new_array(), *acc = json_object_new_object(),
-	            *archive = json_object_new_object();
-
-	json_object_object_add(acc, "type", json_object_new_string("insecureAcceptAnything"));
-	json_object_array_add(any, acc);
-	json_object_object_add(archive, "", any);
+	json_object_object_add(archive, "", requirement("insecureAcceptAnything"));
 	json_object_object_add(tr, "docker-archive", archive);
 	json_object_object_add(o, "transports", tr);
 	return json_out(o, out, err);
