@@ -352,9 +352,17 @@ static int load_superblock(const char *hash_path, struct loaded *l, struct cerr 
 	struct crypt_device *cd = NULL;
 	struct crypt_params_verity vp = {.hash_area_offset = 0};
 	const char *uuid;
+	struct stat st;
 	int r;
 
 	memset(l, 0, sizeof(*l));
+	/* libcryptsetup would wait on a FIFO for a writer */
+	if (stat(hash_path, &st) < 0)
+		return cerr_set(err, errno, "HASH '%s'", hash_path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return cerr_setx(err, EINVAL,
+		                 "HASH '%s' is neither a regular file nor a block device",
+		                 hash_path);
 	crypt_set_log_callback(NULL, on_crypt_log, &said);
 	r = crypt_init(&cd, hash_path);
 	if (r < 0) {
@@ -405,7 +413,8 @@ out:
 
 static int open_data(const char *path, int *fd, struct stat *st, uint64_t *size, struct cerr *err)
 {
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given as DATA is refused below instead of waiting for a writer */
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0)
 		return cerr_set(err, errno, "open DATA '%s'", path);
 	if (fstat(*fd, st) < 0)

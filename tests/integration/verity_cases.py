@@ -37,7 +37,7 @@ def veritysetup():
 
 
 def run(*args, check=None):
-    p = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=120)
     if check is not None and p.returncode != check:
         raise AssertionError("%s: exit %d, expected %d\nstdout: %s\nstderr: %s" % (
             " ".join(map(str, args)), p.returncode, check, p.stdout, p.stderr))
@@ -309,6 +309,23 @@ def data_not_a_file_refused():
         os.mkdir(out)
         os.mkdir(os.path.join(d, "dir"))
         refused(["format", os.path.join(d, "dir"), os.path.join(out, "hash")], 1, "dir", out, [])
+
+
+@case
+def fifo_refused():
+    """a FIFO as DATA or HASH: refused at once, not waited on for a writer"""
+    with tempfile.TemporaryDirectory(prefix="verity.") as d:
+        out = os.path.join(d, "out")  # the directory watched for changes
+        os.mkdir(out)
+        data = data_file(out, 10)
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        for args in (["format", fifo, os.path.join(out, "hash")],
+                     ["verify", data, fifo, "00" * 32], ["dump", fifo]):
+            try:
+                refused(args, 1, "fifo", out, ["data"])
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"{args[0]} waited on the FIFO")
 
 
 @case
