@@ -404,17 +404,13 @@ static void health_connect(struct run *r)
 {
 	struct cerr err = CERR_INIT;
 
-	if (r->c->transport == LCFG_TRANSPORT_VPORT) {
-		char uri[PLAN_PATH_MAX + 8];
+	char uri[PLAN_PATH_MAX + 8];
 
+	if (r->c->transport == LCFG_TRANSPORT_VPORT)
 		snprintf(uri, sizeof(uri), "unix:%s", r->p->health);
-		r->health = transport_connect(uri, 1000, &err);
-	} else {
-		char uri[64];
-
+	else
 		snprintf(uri, sizeof(uri), "vsock:%u:9999", r->c->cid);
-		r->health = transport_connect(uri, 1000, &err);
-	}
+	r->health = transport_connect(uri, 1000, &err);
 	r->health_pending = 0;
 	r->health_next = 0;
 }
