@@ -24,6 +24,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dockerfix import Fixture  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+import hostilerows  # noqa: E402
 
 EGRESS = None
 CASES = {}
@@ -96,6 +98,46 @@ int main(int argc, char **argv)
 	}
 	return 0;
 }
+"""
+
+
+# ICMPv6 from the vm (raw socket; the kernel fills in the checksum): each
+# KIND:DST:HOPS -> one packet whose marker the receiver looks for
+ICMP6_SEND = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+for spec in sys.argv[1:]:
+    kind, hops, dst = spec.split(",")
+    suffix = {"echo": "e", "nsg": "1", "nsm": "2", "nsh": "3"}[kind]
+    marker = socket.inet_pton(socket.AF_INET6, "2001:db8:bad::" + suffix)
+    if kind == "echo":
+        pkt = struct.pack("!BBHHH", 128, 0, 0, 0x77, 1) + b"cocoon-" + marker
+    else:  # a neighbour solicitation whose target is the marker
+        pkt = struct.pack("!BBHI", 135, 0, 0, 0) + marker
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, int(hops))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, int(hops))
+    try:
+        s.sendto(pkt, (dst, 0, 0, socket.if_nametoindex("v0")))
+        print(spec, "sent")
+    except OSError as e:
+        print(spec, "send-refused", e.errno)
+"""
+
+# the receiver in `out`: prints the markers of the ICMPv6 packets it got
+ICMP6_RECV = r"""
+import select, socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+print("ready", flush=True)
+seen = set()
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    if select.select([s], [], [], 0.1)[0]:
+        data, addr = s.recvfrom(2048)
+        if data[0] == 135 and data[8:14] == socket.inet_pton(socket.AF_INET6, "2001:db8:bad::")[:6]:
+            seen.add("ns:" + socket.inet_ntop(socket.AF_INET6, data[8:24]))
+        elif data[0] == 128 and b"cocoon-" in data:
+            seen.add("echo")
+print(" ".join(sorted(seen)), flush=True)
 """
 
 
@@ -293,8 +335,52 @@ def container_forward(net):
         f.stop()
 
 
+@case
+def icmpv6_only_link_local_nd(net):
+    """The output chain lets ICMPv6 out only as neighbour discovery to
+    multicast or link-local addresses with hop limit 255: an echo or a
+    neighbour solicitation to a global address, or ND with another hop
+    limit, is dropped. Checked by what a raw socket in `out` received, before
+    (everything arrives: the check can fail) and after the ruleset."""
+    for ns, a in ((net.vm, "2001:db8:77::1/64"), (net.out, "2001:db8:77::2/64")):
+        sh("ip", "-n", ns, "addr", "add", a, "dev", "v0" if ns == net.vm else "o0", "nodad")
+    # an echo and an NS to the global address; NS to the solicited-node
+    # multicast group of ::2 with hop limit 255 (allowed) and 64 (not)
+    sends = ["echo,64,2001:db8:77::2", "nsg,255,2001:db8:77::2",
+             "nsm,255,ff02::1:ff00:2", "nsh,64,ff02::1:ff00:2"]
+    allowed = {"ns:2001:db8:bad::2"}
+    every = {"echo", "ns:2001:db8:bad::1", "ns:2001:db8:bad::2", "ns:2001:db8:bad::3"}
+    # the link-layer addresses first (ND by the kernels themselves)
+    for _ in range(50):
+        if sh("ip", "netns", "exec", net.vm, sys.executable, "-c",
+              "import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); "
+              "s.sendto(b'x', ('2001:db8:77::2', 9))", check=False).returncode == 0 and \
+                "lladdr" in sh("ip", "-n", net.vm, "-6", "neigh", "show", "2001:db8:77::2").stdout:
+            break
+        time.sleep(0.1)
+
+    def exchange():
+        p = subprocess.Popen(["ip", "netns", "exec", net.out, sys.executable, "-c", ICMP6_RECV,
+                              "2.5"], stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready"
+        r = sh("ip", "netns", "exec", net.vm, sys.executable, "-c", ICMP6_SEND, *sends)
+        out = p.communicate(timeout=20)[0]
+        return set(out.split()), r.stdout
+    got, sent = exchange()
+    assert got == every, ("before the firewall", got, sent)
+    r = apply(net, write_spec(net.d, net.sub))
+    assert r.returncode == 0, r.stderr
+    got, sent = exchange()
+    assert got == allowed, ("after the firewall", got, sent)
+    hostilerows.row("egress: ICMPv6 echo and ND to a global address, ND with hop limit 64",
+                    "egress output chain (ND only to ff02::/16, fe80::/10, hop limit 255)",
+                    "raw socket outside: 0 of the 3 arrived (all 4 before the ruleset), "
+                    "link-local ND still does")
+
+
 def main():
     global EGRESS
+    hostilerows.take(sys.argv)
     EGRESS = os.path.abspath(sys.argv[1])
     name = sys.argv[2]
     if name == "list":
