@@ -120,17 +120,22 @@ static int do_mount(struct init_ctx *ctx, const char *type, const char *opts, co
 static int step_mounts(struct init_ctx *ctx, struct cerr *err)
 {
 	const char *type = ctx->mode.fs_9p ? "9p" : "virtiofs";
-	const char *ro = ctx->mode.fs_9p ? "trans=virtio,version=9p2000.L,ro,nosuid,nodev,noexec"
-	                                 : "ro,nosuid,nodev,noexec";
-	const char *rw = ctx->mode.fs_9p ? "trans=virtio,version=9p2000.L,nosuid,nodev,noexec"
-	                                 : "nosuid,nodev,noexec";
+	/* both shares are the host's: no link in them is ever followed (the
+	 * kernel refuses them, nosymfollow, since Linux 5.10), no device node
+	 * opens, nothing executes or gains privileges from them */
+	const char *ro = ctx->mode.fs_9p
+	                     ? "trans=virtio,version=9p2000.L,ro,nosuid,nodev,noexec,nosymfollow"
+	                     : "ro,nosuid,nodev,noexec,nosymfollow";
+	const char *rw = ctx->mode.fs_9p
+	                     ? "trans=virtio,version=9p2000.L,nosuid,nodev,noexec,nosymfollow"
+	                     : "nosuid,nodev,noexec,nosymfollow";
 	int r;
 
 	if ((r = do_mount(ctx, type, ro, "spec", "/mnt/spec", err)) < 0)
 		return cerr_prefix(err, r, "spec share");
 	if ((r = do_mount(ctx, type, rw, "data", "/data", err)) < 0)
 		return cerr_prefix(err, r, "data share");
-	note(err, "%s: spec at /mnt/spec (read-only), data at /data", type);
+	note(err, "%s: spec at /mnt/spec (read-only), data at /data (nosymfollow,nodev,nosuid,noexec)", type);
 	return 0;
 }
 
@@ -430,6 +435,59 @@ static int step_disk(struct init_ctx *ctx, struct cerr *err)
 	return 0;
 }
 
+/* The disk key is needed by step 5 only: once the disk is open (or was
+ * refused) no copy of it stays, neither in this process nor on the tmpfs.
+ * The file is overwritten with zeros, synced and unlinked. */
+static int wipe_disk_key(struct init_ctx *ctx, struct cerr *err)
+{
+	char path[PATH_MAX];
+	uint8_t zero[SEALC_KEY_LEN] = {0};
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	secure_wipe(ctx->disk_key, sizeof(ctx->disk_key));
+	ctx->have_disk_key = false;
+	if ((r = init_path(ctx, INIT_KEYS_DIR "/disk_encryption", path, err)) < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0 && errno == EACCES && chmod(path, 0600) == 0)
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return cerr_set(err, errno, "wiping the disk key '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return cerr_setx(err, EINVAL, "wiping the disk key: '%s' is not a regular file",
+		                 path);
+	for (off_t off = 0; off < st.st_size; off += (off_t)sizeof(zero)) {
+		size_t n = (size_t)(st.st_size - off) < sizeof(zero) ? (size_t)(st.st_size - off)
+		                                                     : sizeof(zero);
+		if (pwrite(fd, zero, n, off) != (ssize_t)n)
+			return cerr_set(err, errno, "overwriting the disk key '%s'", path);
+	}
+	if (fsync(fd) < 0 || unlink(path) < 0)
+		return cerr_set(err, errno, "removing the disk key '%s'", path);
+	return 0;
+}
+
+static int step_disk_then_wipe(struct init_ctx *ctx, struct cerr *err)
+{
+	struct cerr werr = CERR_INIT;
+	int r = step_disk(ctx, err);
+	int w = wipe_disk_key(ctx, &werr);
+
+	if (r < 0)
+		return r;
+	if (w < 0) {
+		*err = werr;
+		return w;
+	}
+	snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+	         "; the disk key wiped from memory and %s", INIT_KEYS_DIR);
+	return r;
+}
+
 static int step_inited(struct init_ctx *ctx, struct cerr *err)
 {
 	return init_measure(ctx, "cocoon:tdx_inited", err);
@@ -601,7 +659,7 @@ const struct init_step init_steps[] = {
     {"spec", "copying, hashing and measuring the spec", step_spec},
     {"gpu", "GPU ready gate", step_gpu},
     {"keys", "sealed keys from the seal-server", step_keys},
-    {"disk", "persistent disk", step_disk},
+    {"disk", "persistent disk", step_disk_then_wipe},
     {"inited", "measuring cocoon:tdx_inited", step_inited},
     {"egress", "egress firewall", step_egress},
     {"engine", "container engine and cocoon-authz", step_engine},

@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+import hostilerows  # noqa: E402
+
 INIT = SEAL_SERVER = COCOON_SPEC = None
 CASES = {}
 DISK_SIZE = 40 << 20
@@ -306,18 +309,19 @@ def happy_path(d, seal):
     assert ev == ["cocoon:spec.tree=" + g.spec_hash, "cocoon:cocoon_debug", "cocoon:tee=sim",
                   "cocoon:tdx_inited"], ev
     assert replay(ev) == g.rtmr3(), "the event log does not replay to the sim RTMR3"
-    for name in ("disk_encryption", "app"):
-        st = os.stat(g.path("/run/cocoon/keys/" + name))
-        assert stat.S_IMODE(st.st_mode) == 0o400, oct(st.st_mode)
-        assert st.st_size == 32
+    st = os.stat(g.path("/run/cocoon/keys/app"))
+    assert stat.S_IMODE(st.st_mode) == 0o400, oct(st.st_mode)
+    assert st.st_size == 32
     assert stat.S_IMODE(os.stat(g.path("/run/cocoon/keys")).st_mode) == 0o700
-    assert g.key("disk_encryption") != g.key("app")
+    # the disk key was needed by step 5 only: wiped and unlinked after it
+    assert not os.path.exists(g.path("/run/cocoon/keys/disk_encryption"))
+    assert "the disk key wiped from memory and /run/cocoon/keys" in r.stderr, r.stderr
     # the copy is what was hashed, and it is the share's content
     with open(g.path("/spec/docker-compose.yml")) as a, open(g.path("/mnt/spec/docker-compose.yml")) as b:
         assert a.read() == b.read()
     calls = g.call_log()
-    assert "mount -t virtiofs -o ro,nosuid,nodev,noexec spec %s" % g.path("/mnt/spec") in calls, calls
-    assert "mount -t virtiofs -o nosuid,nodev,noexec data %s" % g.path("/data") in calls, calls
+    assert "mount -t virtiofs -o ro,nosuid,nodev,noexec,nosymfollow spec %s" % g.path("/mnt/spec") in calls, calls
+    assert "mount -t virtiofs -o nosuid,nodev,noexec,nosymfollow data %s" % g.path("/data") in calls, calls
     assert "mount -t tmpfs" in calls
     assert calls.index("systemctl start cocoon-authz.service") < calls.index("systemctl start docker.service"), calls
     assert "nvidia-smi" not in calls and "gpu-attest" not in calls, calls
@@ -434,8 +438,8 @@ def reboot_same_spec_same_key(d, seal):
     assert g1.run().returncode == 0
     g2 = Guest(d, "g2", seal, disk=g1.disk)
     assert g2.run().returncode == 0, g2.state()
+    # the same key: g2's disk key opened the disk g1's formatted
     assert g1.key("app") == g2.key("app")
-    assert g1.key("disk_encryption") == g2.key("disk_encryption")
     assert "[step 5/10] disk done: opened" in g2.result.stderr, g2.result.stderr
 
 
@@ -448,7 +452,7 @@ def spec_change_changes_key(d, seal):
     assert g2.run().returncode == 0
     assert g1.spec_hash != g2.spec_hash
     assert g1.key("app") != g2.key("app")
-    assert g1.key("disk_encryption") != g2.key("disk_encryption")
+    # (the disk keys differ too: disk_other_key_untouched)
 
 
 @case
@@ -463,6 +467,45 @@ def disk_other_key_untouched(d, seal):
     g2.assert_failed("disk", "does not open", "untouched")
     assert sha256_file(g1.disk) == before, "the disk image changed"
     assert "systemctl" not in g2.call_log()
+
+
+@case
+@with_seal
+def disk_key_wiped(d, seal):
+    """the disk key file is there from step 4 until step 5 is over: opened
+    or refused, it is gone after; the app key stays. The disk's by-id link
+    appears late (step 5 waits for it, as for udev), so that the file is
+    seen while step 5 waits."""
+    g = Guest(d, "g", seal)
+    key = g.path("/run/cocoon/keys/disk_encryption")
+    link = g.path("/dev/disk/by-id/virtio-persistent")
+    os.unlink(link)
+    p = subprocess.Popen(g.run_args("--disk-wait-ms", "20000"), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 20
+    while not os.path.exists(key) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    assert os.path.exists(key), "no disk key file while step 5 waited"
+    assert os.stat(key).st_size == 32
+    os.symlink(g.disk, link)
+    out, errs = p.communicate(timeout=120)
+    sys.stdout.write(errs)
+    assert p.returncode == 0, errs
+    assert not os.path.exists(key), "the disk key file is still there after step 5"
+    assert os.path.exists(g.path("/run/cocoon/keys/app"))
+    assert "[step 5/10] disk done: formatted (key checked only); the disk key wiped" in errs, errs
+    # refused at step 5 (another spec's key): gone as well, the disk untouched
+    before = sha256_file(g.disk)
+    g2 = Guest(d, "g2", seal, spec_files={"docker-compose.yml": COMPOSE % ("e" * 64)},
+               disk=g.disk)
+    g2.run()
+    g2.assert_failed("disk", "does not open")
+    assert not os.path.exists(g2.path("/run/cocoon/keys/disk_encryption"))
+    assert sha256_file(g.disk) == before
+    hostilerows.row("disk key left on the guest's tmpfs after step 5",
+                    "cocoon-init step 5 (zeros, fsync, unlink; memory wiped)",
+                    "keys/disk_encryption: 32 B while step 5 waited, absent after it "
+                    "(opened and refused boot); disk sha256 %s.. same" % before[:12])
 
 
 @case
@@ -639,7 +682,9 @@ def gpu_attestation_fails(d, seal):
 def ninep_shares(d, seal):
     g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon.fs=9p")
     assert g.run().returncode == 0
-    assert "mount -t 9p -o trans=virtio,version=9p2000.L,ro,nosuid,nodev,noexec spec" in g.call_log()
+    calls = g.call_log()
+    assert "mount -t 9p -o trans=virtio,version=9p2000.L,ro,nosuid,nodev,noexec,nosymfollow spec" in calls, calls
+    assert "mount -t 9p -o trans=virtio,version=9p2000.L,nosuid,nodev,noexec,nosymfollow data" in calls, calls
 
 
 @case
@@ -664,6 +709,7 @@ def bad_cmdline(d, seal):
 
 def main():
     global INIT, SEAL_SERVER, COCOON_SPEC
+    hostilerows.take(sys.argv)
     if len(sys.argv) == 2 and sys.argv[1] == "list" or len(sys.argv) == 5 and sys.argv[4] == "list":
         print("\n".join(CASES))
         return 0
