@@ -5,9 +5,16 @@
  * Last step of the guest's boot (ARCHITECTURE.md §3, steps 9-10), after the
  * engine is up with cocoon-authz:
  *
+ * 0. Shares. The host writes /data: each bind source of every service is
+ *    resolved beneath its share (--data for /data/..., --spec for /spec/...)
+ *    by lib/beneath (openat2, no symlink followed, nothing above the share),
+ *    and must be a directory or a regular file; anything else (a link on the
+ *    way, a FIFO, a device, a socket) refuses the spec before any container
+ *    is created, and again just before each one is.
  * 1. Images. For each service image NAME@sha256:D, an archive DIR/<D hex>.tar
- *    in --images (the host's /data/images) is an OCI image layout: it is
- *    copied to an unnamed private file in --work (the encrypted disk), mapped,
+ *    in --images (the host's /data/images) is an OCI image layout: opened
+ *    beneath the share the same way (a regular file, no link), it is
+ *    copied (the size fstat gave, and refused when it changed meanwhile) to an unnamed private file in --work (the encrypted disk), mapped,
  *    verified against D (lib/oci.c), streamed in the docker-save form from the
  *    verified bytes through `POST /images/load` while the
  *    authz start-up window is open (the window file exists only around that
@@ -43,6 +50,7 @@
 #include <json-c/json.h>
 
 #include "cocoon-config.h"
+#include "cocoon/beneath.h"
 #include "cocoon/buf.h"
 #include "cocoon/compose.h"
 #include "cocoon/engine.h"
@@ -59,6 +67,7 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
 #define DEFAULT_WINDOW "/run/cocoon/authz-load-window"
 #define DEFAULT_VERIFIED "/run/cocoon/verified-images"
 #define DEFAULT_WORKDIR "/persist/cocoon-images"
+#define DEFAULT_DATA "/data"
 #define ARCHIVE_MAX (256ull << 30) /* bytes of one image archive */
 
 struct svc_run {
@@ -72,7 +81,7 @@ struct svc_run {
 };
 
 struct opts {
-	const char *spec, *sock, *images, *state, *window, *verified, *project, *workdir;
+	const char *spec, *sock, *images, *state, *window, *verified, *project, *workdir, *data;
 	long interval;
 	bool once;
 };
@@ -88,6 +97,9 @@ static void usage(FILE *f)
 	           "  --spec DIR          the measured spec directory (required)\n"
 	           "  --socket PATH       the engine's socket (default " DEFAULT_SOCKET ")\n"
 	           "  --images DIR        verified OCI archives DIR/<digest hex>.tar (else pull)\n"
+	           "  --data DIR          where the host's data share is mounted: bind sources\n"
+	           "                      /data/... (and --images, when in it) are resolved\n"
+	           "                      beneath it, never through a link (default " DEFAULT_DATA ")\n"
 	           "  --work DIR          private copies of the archives while they are verified\n"
 	           "                      and loaded (default " DEFAULT_WORKDIR ")\n"
 	           "  --state FILE        state for health-monitor (default " DEFAULT_STATE ")\n"
@@ -104,6 +116,8 @@ static void usage(FILE *f)
 	           "Exit status: 0 stopped by SIGTERM/SIGINT (--once: started), 1 spec or image\n"
 	           "refused, 2 usage error, 3 system or engine error.\n");
 }
+
+static const char *jpath_str(json_object *o, const char *a, const char *b);
 
 static void json_put(json_object **o)
 {
@@ -182,31 +196,34 @@ static int write_marker(const char *path, const char *text, struct cerr *err)
 /* A private copy of the host's archive: an unnamed file (O_TMPFILE) in the
  * work directory (the encrypted disk in production), mapped read-only. The
  * host could change its own file between the check and the load; nobody can
- * reach this one. Returns the mapping and its length. */
-static int private_copy(const char *path, const char *workdir, uint8_t **map, size_t *len,
-                        struct cerr *err)
+ * reach this one. SRC was opened beneath the share (a regular file, ST its
+ * stat): exactly st_size bytes are copied, and a file that changed while it
+ * was read is refused. Returns the mapping and its length. */
+static int private_copy(int src, const struct stat *st, const char *path, const char *workdir,
+                        uint8_t **map, size_t *len, struct cerr *err)
 {
-	_cleanup_close_ int src = -1, dst = -1;
-	struct stat st;
-	uint64_t done = 0;
+	_cleanup_close_ int dst = -1;
+	uint64_t done = 0, size = (uint64_t)st->st_size;
 	void *m;
+	int r;
 
-	src = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (src < 0 || fstat(src, &st) < 0)
-		return cerr_set(err, errno, "open '%s'", path);
-	if (!S_ISREG(st.st_mode))
-		return cerr_setx(err, EINVAL, "%s is not a regular file", path);
+	if (size == 0)
+		return cerr_setx(err, EBADMSG, "%s is empty", path);
+	if (size > ARCHIVE_MAX)
+		return cerr_setx(err, EFBIG, "%s: over %llu bytes", path,
+		                 (unsigned long long)ARCHIVE_MAX);
 	if (mkdir(workdir, 0700) < 0 && errno != EEXIST)
 		return cerr_set(err, errno, "mkdir '%s'", workdir);
 	dst = open(workdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (dst < 0)
 		return cerr_set(err, errno, "a private file in '%s' (--work)", workdir);
-	for (;;) {
-		ssize_t n = copy_file_range(src, NULL, dst, NULL, 1 << 30, 0);
+	while (done < size) {
+		size_t want = size - done > (1u << 30) ? (1u << 30) : (size_t)(size - done);
+		ssize_t n = copy_file_range(src, NULL, dst, NULL, want, 0);
 		if (n < 0 &&
 		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
 			char buf[1 << 16];
-			n = read(src, buf, sizeof(buf));
+			n = read(src, buf, want < sizeof(buf) ? want : sizeof(buf));
 			if (n > 0 && write_all(dst, buf, (size_t)n) < 0)
 				return cerr_set(err, errno, "copying '%s' into '%s'", path,
 				                workdir);
@@ -216,12 +233,10 @@ static int private_copy(const char *path, const char *workdir, uint8_t **map, si
 		if (n == 0)
 			break;
 		done += (uint64_t)n;
-		if (done > ARCHIVE_MAX)
-			return cerr_setx(err, EFBIG, "%s: over %llu bytes", path,
-			                 (unsigned long long)ARCHIVE_MAX);
 	}
-	if (done == 0)
-		return cerr_setx(err, EBADMSG, "%s is empty", path);
+	/* shorter than fstat said, or grown, or rewritten while it was read */
+	if ((r = beneath_check_unchanged(src, st, done, path, err)) < 0)
+		return r;
 	m = mmap(NULL, (size_t)done, PROT_READ, MAP_PRIVATE, dst, 0);
 	if (m == MAP_FAILED)
 		return cerr_set(err, errno, "mapping the copy of '%s'", path);
@@ -236,9 +251,9 @@ static size_t read_stream(void *ctx, uint8_t *buf, size_t max)
 }
 
 /* Verify the archive, load it inside the window, record the ID. */
-static int load_archive(struct engine *e, const struct opts *o, const char *path,
-                        const struct compose_ref *ref, const char *image, struct wbuf *verified,
-                        char *id_out, size_t id_len, struct cerr *err)
+static int load_archive(struct engine *e, const struct opts *o, int fd, const struct stat *st,
+                        const char *path, const struct compose_ref *ref, const char *image,
+                        struct wbuf *verified, char *id_out, size_t id_len, struct cerr *err)
 {
 	_cleanup_free_ char *reply = NULL;
 	uint8_t *data = NULL;
@@ -250,7 +265,7 @@ static int load_archive(struct engine *e, const struct opts *o, const char *path
 	char p[128], m[400];
 	int r;
 
-	r = private_copy(path, o->workdir, &data, &len, err);
+	r = private_copy(fd, st, path, o->workdir, &data, &len, err);
 	if (r < 0)
 		return r;
 	r = oci_tar_parse(data, len, &t, err);
@@ -325,6 +340,72 @@ static int pull(struct engine *e, const struct compose_spec *spec, const struct 
 	return r < 0 ? cerr_prefix(err, r, "pull of %s", image) : 0;
 }
 
+/* The archive HEX.tar in --images, opened beneath the data share when
+ * --images is in it (so that /data/images itself may not be a link either),
+ * else beneath --images. -ENOENT (err cleared) when there is none. */
+static int open_archive(const struct opts *o, const char *hex, int *fd, struct stat *st,
+                        struct cerr *err)
+{
+	const char *in_data = beneath_rel(o->data, o->images);
+	char rel[4096];
+	int r;
+
+	if ((size_t)snprintf(rel, sizeof(rel), "%s%s%s.tar", in_data ? in_data : "",
+	                     in_data && *in_data ? "/" : "", hex) >= sizeof(rel))
+		return cerr_setx(err, ENAMETOOLONG, "--images '%s' is too long", o->images);
+	r = beneath_open(in_data ? o->data : o->images, rel, BENEATH_REG, fd, st, err);
+	if (r == -ENOENT)
+		cerr_clear(err);
+	return r;
+}
+
+/* Every bind source of the service, resolved beneath its share: a
+ * directory or a regular file, reached without a link. */
+static int check_binds(const struct opts *o, const struct compose_service *s, struct cerr *err)
+{
+	_cleanup_json_ json_object *body = json_tokener_parse(s->create_json ? s->create_json : "");
+	json_object *hc, *mounts;
+
+	if (!body || !json_object_object_get_ex(body, "HostConfig", &hc) ||
+	    !json_object_object_get_ex(hc, "Mounts", &mounts) ||
+	    !json_object_is_type(mounts, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+		json_object *m = json_object_array_get_idx(mounts, i);
+		const char *type = jpath_str(m, "Type", NULL), *src = jpath_str(m, "Source", NULL);
+		const char *rel, *root;
+		_cleanup_close_ int fd = -1;
+		int r;
+
+		if (!type || strcmp(type, "bind") || !src)
+			continue;
+		if ((rel = beneath_rel("/data", src)))
+			root = o->data;
+		else if ((rel = beneath_rel("/spec", src)))
+			root = o->spec;
+		else
+			return cerr_setx(err, EPERM,
+			                 "service %s: bind of '%s': not in /data or /spec: refused",
+			                 s->name, src);
+		r = beneath_open(root, rel, BENEATH_DIR | BENEATH_REG, &fd, NULL, err);
+		if (r < 0)
+			return cerr_prefix(err, r == -ENOENT ? -ENOENT : -EPERM,
+			                   "service %s: bind of '%s'", s->name, src);
+	}
+	return 0;
+}
+
+static int check_all_binds(const struct opts *o, const struct compose_spec *spec,
+                           struct cerr *err)
+{
+	for (size_t i = 0; i < spec->n_svc; i++) {
+		int r = check_binds(o, &spec->svc[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int prepare_images(struct engine *e, const struct opts *o, const struct compose_spec *spec,
                           struct svc_run *run, struct cerr *err)
 {
@@ -338,6 +419,7 @@ static int prepare_images(struct engine *e, const struct opts *o, const struct c
 		char path[4096];
 		struct stat st;
 		bool done = false;
+		int fd;
 
 		r = compose_ref_parse(image, true, &ref, err);
 		if (r < 0)
@@ -353,13 +435,14 @@ static int prepare_images(struct engine *e, const struct opts *o, const struct c
 			continue;
 		snprintf(path, sizeof(path), "%s/%s.tar", o->images ? o->images : "",
 		         ref.digest + 7);
-		if (o->images && lstat(path, &st) == 0) {
-			if (!S_ISREG(st.st_mode)) {
-				r = cerr_setx(err, EINVAL, "%s is not a regular file", path);
-				break;
-			}
-			r = load_archive(e, o, path, &ref, image, &verified, run[i].create_image,
-			                 sizeof(run[i].create_image), err);
+		fd = -1;
+		if (o->images && (r = open_archive(o, ref.digest + 7, &fd, &st, err)) < 0 &&
+		    r != -ENOENT)
+			break;
+		if (fd >= 0) {
+			r = load_archive(e, o, fd, &st, path, &ref, image, &verified,
+			                 run[i].create_image, sizeof(run[i].create_image), err);
+			close(fd);
 		} else {
 			r = pull(e, spec, &ref, image, err);
 			snprintf(run[i].create_image, sizeof(run[i].create_image), "%s", image);
@@ -422,6 +505,9 @@ static int create_start(struct engine *e, const struct opts *o, struct svc_run *
 
 	if (!body)
 		return cerr_setx(err, EINVAL, "services.%s: no create body", sr->s->name);
+	/* again, just before the container: the host may have planted since */
+	if ((r = check_binds(o, sr->s, err)) < 0)
+		return r;
 	json_object_object_add(body, "Image", json_object_new_string(sr->create_image));
 	snprintf(sr->cname, sizeof(sr->cname), "%s-%s", o->project, sr->s->name);
 	/* settings are exactly the spec's: an older container of that name goes */
@@ -624,6 +710,7 @@ int main(int argc, char **argv)
 	    {"spec", required_argument, NULL, 's'},
 	    {"socket", required_argument, NULL, 'S'},
 	    {"images", required_argument, NULL, 'i'},
+	    {"data", required_argument, NULL, 'D'},
 	    {"state", required_argument, NULL, 't'},
 	    {"load-window", required_argument, NULL, 'w'},
 	    {"verified", required_argument, NULL, 'f'},
@@ -643,6 +730,7 @@ int main(int argc, char **argv)
 	                 .verified = DEFAULT_VERIFIED,
 	                 .project = "cocoon",
 	                 .workdir = DEFAULT_WORKDIR,
+	                 .data = DEFAULT_DATA,
 	                 .interval = 2};
 	struct compose_spec spec = {0};
 	struct cerr err = CERR_INIT;
@@ -662,6 +750,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			o.images = optarg;
+			break;
+		case 'D':
+			o.data = optarg;
 			break;
 		case 't':
 			o.state = optarg;
@@ -724,12 +815,17 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < spec.n_svc; i++)
 		run[i].s = &spec.svc[i];
-	r = wait_engine(e, &err);
+	r = check_all_binds(&o, &spec, &err);
+	if (r >= 0)
+		r = wait_engine(e, &err);
 	if (r >= 0)
 		r = prepare_images(e, &o, &spec, run, &err);
 	if (r < 0) {
 		log_cerr(&err);
-		code = r == -EBADMSG || r == -ENOENT || r == -EPERM ? EXIT_REFUSED : EXIT_SYSTEM;
+		code = r == -EBADMSG || r == -ENOENT || r == -EPERM || r == -ELOOP || r == -EXDEV ||
+		               r == -EINVAL || r == -EFBIG
+		           ? EXIT_REFUSED
+		           : EXIT_SYSTEM;
 		goto out;
 	}
 	r = start_all(e, &o, run, spec.n_svc, &err);

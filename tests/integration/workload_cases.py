@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dockerfix import NEEDED, Fixture, free_port, layer_tar, wait_for  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 from ocitar import oci_archive  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+import hostilerows  # noqa: E402
 
 WORKLOAD = AUTHZ = MONITOR = DUMP = None
 CASES = {}
@@ -93,6 +96,7 @@ class Run:
         self.state = os.path.join(d, "state.json")
         self.verified = os.path.join(d, "verified-images")
         self.proc = None
+        self.extra = []
 
     def write_spec(self):
         spec = os.path.join(self.f.d, "spec")
@@ -139,7 +143,7 @@ x-cocoon:
         argv = [WORKLOAD, "--spec", os.path.join(self.f.d, "spec"), "--socket", self.f.sock,
                 "--images", self.images, "--state", self.state, "--load-window", self.f.window,
                 "--verified", self.verified, "--project", f"t{os.getpid()}", "--interval", "1",
-                "--work", os.path.join(self.f.d, "work")]
+                "--work", os.path.join(self.f.d, "work"), *self.extra]
         if once:
             argv.append("--once")
             return subprocess.run(argv, capture_output=True, text=True, timeout=120)
@@ -252,6 +256,9 @@ def tampered_archive(f):
     assert f.docker("image", "inspect", w.web_id).returncode != 0, "loaded anyway"
     assert not os.path.exists(f.window)
     assert not os.path.exists(w.verified)
+    hostilerows.row("image archive: one layer byte flipped", "cocoon-workload (lib/oci verify)",
+                    "dockerd: image %s not loaded (image inspect fails), no load window, "
+                    "no verified list" % w.web_id[7:19])
 
 
 @case
@@ -291,6 +298,106 @@ def unlisted_registry(f):
     r = w.start(once=True)
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "not in x-cocoon.registries" in r.stderr, r.stderr
+    assert f.docker("image", "inspect", w.db_image).returncode != 0, "pulled anyway"
+    assert f.docker("image", "inspect", w.web_image).returncode != 0, "pulled anyway"
+    hostilerows.row("pull from a registry not in x-cocoon.registries",
+                    "cocoon-workload (registry allowlist)",
+                    "dockerd: neither image present (image inspect fails)")
+
+
+def tree_sha(top):
+    """SHA-256 over the names, kinds and contents under top (links by target)."""
+    h = hashlib.sha256()
+    for root, dirs, files in sorted(os.walk(top)):
+        dirs.sort()
+        for n in sorted(files + [x for x in dirs if os.path.islink(os.path.join(root, x))]):
+            p = os.path.join(root, n)
+            h.update(p.encode() + b"\0")
+            if os.path.islink(p):
+                h.update(b"L" + os.readlink(p).encode())
+            elif os.path.isfile(p):
+                h.update(open(p, "rb").read())
+    return h.hexdigest()
+
+
+@case
+def planted_in_data(f):
+    """The host plants links and nodes in the data share: as a bind source
+    (a link to the VM's secrets, one to the engine socket, a FIFO, a
+    character device) and as the image archive (a link to a good archive, a
+    FIFO, a device, a directory, the images directory itself a link).
+    cocoon-workload refuses each before any container is created or any
+    image loaded, naming the path; dockerd shows no container and no image,
+    and the link's target is unchanged."""
+    w = Run(f)
+    data = os.path.join(f.d, "data")
+    os.makedirs(data)
+    shutil.move(w.images, os.path.join(data, "images"))
+    w.images = os.path.join(data, "images")
+    w.archive = os.path.join(w.images, os.path.basename(w.archive))
+    w.extra = ["--data", data]
+    secrets = os.path.join(f.d, "persist")  # what a link would lead to
+    os.makedirs(os.path.join(secrets, "keys"))
+    open(os.path.join(secrets, "keys", "app"), "wb").write(os.urandom(32))
+    spec = w.write_spec()
+    path = os.path.join(spec, "docker-compose.yml")
+    text = open(path).read().replace('volumes: ["state:/state"]',
+                                     'volumes: ["state:/state", "/data/models:/models:ro"]')
+    open(path, "w").write(text)
+    w.engine_up(spec)
+    models = os.path.join(data, "models")
+    good = open(w.archive, "rb").read()
+    cname = f"t{os.getpid()}-web"
+
+    def attempt(what, words):
+        before = tree_sha(secrets)
+        r = w.start(once=True)
+        assert r.returncode == 1, (what, r.returncode, r.stderr)
+        for word in words:
+            assert word in r.stderr, (what, word, r.stderr)
+        # dockerd: nothing created, nothing loaded; the target unchanged
+        assert f.docker("container", "inspect", cname).returncode != 0, (what, "created")
+        assert f.docker("image", "inspect", w.web_id).returncode != 0, (what, "loaded")
+        assert not os.path.exists(f.window)
+        assert tree_sha(secrets) == before, what
+        hostilerows.row("planted in /data: " + what, "cocoon-workload (lib/beneath, openat2)",
+                        "dockerd: no container %s, image %s not loaded; target tree sha256 "
+                        "%s.. same" % (cname, w.web_id[7:19], before[:12]))
+
+    def reset():
+        for p in (models, w.archive):
+            if os.path.islink(p) or os.path.isfile(p) or os.path.exists(p) and not os.path.isdir(p):
+                os.unlink(p)
+            elif os.path.isdir(p):
+                shutil.rmtree(p)
+        os.makedirs(models)
+        open(w.archive, "wb").write(good)
+
+    bind = f"{models}: a symbolic link"
+    reset(); shutil.rmtree(models); os.symlink(os.path.join(secrets, "keys"), models)
+    attempt("bind source /data/models -> the VM's keys", [bind, "service web", "never followed"])
+    reset(); shutil.rmtree(models); os.symlink("/run/docker.sock", models)
+    attempt("bind source /data/models -> the engine socket", [bind])
+    reset(); shutil.rmtree(models); os.mkfifo(models)
+    attempt("bind source a FIFO", [f"{models} is a FIFO"])
+    reset(); shutil.rmtree(models); os.mknod(models, 0o600 | stat.S_IFCHR, os.makedev(1, 1))
+    attempt("bind source a character device (/dev/mem's numbers)",
+            [f"{models} is a character device"])
+    elsewhere = os.path.join(f.d, "good.tar")
+    open(elsewhere, "wb").write(good)
+    reset(); os.unlink(w.archive); os.symlink(elsewhere, w.archive)
+    attempt("image archive a link to an archive elsewhere", [f"{w.archive}: a symbolic link"])
+    reset(); os.unlink(w.archive); os.mkfifo(w.archive)
+    attempt("image archive a FIFO", [f"{w.archive} is a FIFO, not a regular file"])
+    reset(); os.unlink(w.archive); os.mknod(w.archive, 0o600 | stat.S_IFBLK, os.makedev(7, 0))
+    attempt("image archive a block device", [f"{w.archive} is a block device"])
+    reset(); os.unlink(w.archive); os.makedirs(w.archive)
+    attempt("image archive a directory", [f"{w.archive} is a directory"])
+    reset()
+    moved = os.path.join(f.d, "images-elsewhere")
+    shutil.move(w.images, moved)
+    os.symlink(moved, w.images)
+    attempt("/data/images itself a link", ["a symbolic link"])
 
 
 @case
@@ -397,6 +504,7 @@ class Skip(Exception):
 
 def main():
     global WORKLOAD, AUTHZ, MONITOR, DUMP
+    hostilerows.take(sys.argv)
     WORKLOAD, AUTHZ, MONITOR, DUMP = (os.path.abspath(a) for a in sys.argv[1:5])
     name = sys.argv[5]
     if name == "list":
