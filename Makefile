@@ -2,6 +2,7 @@
 #   make demo   install what is needed, build, run the development CVM demo
 #   make test   install what is needed, build (sanitizers + libFuzzer), run every test
 #   make e2e    only the end-to-end cases (dev image, cocoon-init, Docker, demo workload)
+#   make hostile  every attack the project defends against, one table (tests/hostile/run.py)
 #   make image-repro  two builds of the dev image compared byte for byte
 #   make fuzz   run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench  run the benchmarks under bench/ (release build)
@@ -9,7 +10,7 @@ SHELL := /bin/bash
 FUZZ_SECONDS ?= 60
 MESON_SETUP = meson setup --reconfigure
 
-.PHONY: all deps deps-test deps-demo build build-asan build-fuzz build-release test e2e image-repro fuzz bench demo format clean
+.PHONY: all deps deps-test deps-demo build build-asan build-fuzz build-release test e2e hostile image-repro fuzz bench demo format clean
 
 all: build
 
@@ -49,6 +50,11 @@ image-repro:
 # the end-to-end cases alone (make test runs them too)
 e2e: build-asan
 	tests/run-tests.sh --suite e2e build-asan
+
+# every attack, one table; cases whose rows this build's make test already
+# wrote are read, the rest run here (TCG boots included: e2e caches its boots)
+hostile: build-asan
+	python3 tests/hostile/run.py build-asan
 
 fuzz: build-fuzz
 	tests/fuzz/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)

@@ -1,8 +1,8 @@
 """The `--hostile-rows FILE` contract of `make hostile` (tests/hostile/run.py).
 
 An attack script calls take(sys.argv) first: it removes `--hostile-rows FILE`
-from argv (so the script's own arguments stay as they were) and remembers
-FILE. row() then appends one JSON object per line to FILE:
+from argv (so the script's own arguments stay as they were), empties FILE
+(one run, one file: rows of an earlier run never stand in) and remembers it. row() then appends one JSON object per line to FILE:
 
   {"attack": ..., "stopped_by": ..., "untouched": ..., "ok": true}
 
@@ -26,6 +26,9 @@ def take(argv):
             raise SystemExit("--hostile-rows needs a FILE")
         _FILE = os.path.abspath(argv[i + 1])
         del argv[i:i + 2]
+        # the file is this run's: rows of an earlier run must not stand in
+        os.makedirs(os.path.dirname(_FILE), exist_ok=True)
+        open(_FILE, "w").close()
     return _FILE
 
 

@@ -22,6 +22,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dockerfix import NEEDED, Fixture  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+import hostilerows  # noqa: E402
 
 AUTHZ = None
 CASES = {}
@@ -140,12 +142,38 @@ def exec_denied(f):
     r = f.docker("run", "-d", "--name", "c1", "--network", "none", f.image, "/hello", "sleep")
     assert r.returncode == 0, r.stderr
     denied(f.docker("exec", "c1", "/hello", "x"), "x-cocoon.exec: deny")
+    execs = f.docker("inspect", "-f", "{{json .ExecIDs}}", "c1").stdout.strip()
+    assert execs == "null", execs
+    hostilerows.row("authz: docker exec under x-cocoon.exec: deny", "cocoon-authz",
+                    "dockerd: container c1 has no exec instance (inspect ExecIDs: null)")
     r = f.docker("rm", "-f", "c1")
     assert r.returncode == 0, r.stderr
 
 
+# the cases whose request must leave dockerd as it was: no container and no
+# image more than before (checked with the docker CLI after the denial)
+ATTACKS = {
+    "pull_by_tag": "authz: pull by tag", "pull_unlisted_digest": "authz: pull of an unlisted digest",
+    "build": "authz: docker build", "import_tar": "authz: docker import",
+    "privileged": "authz: run --privileged", "host_network": "authz: run --network host",
+    "host_pid": "authz: run --pid host", "root_bind": "authz: bind of / into a container",
+    "root_mount": "authz: --mount type=bind of /",
+    "docker_sock_mount": "authz: the engine socket into a container",
+    "cap_sys_admin": "authz: --cap-add SYS_ADMIN",
+    "seccomp_unconfined": "authz: seccomp=unconfined",
+}
+
+
+def engine_state(f):
+    ps = f.docker("ps", "-aq", "--no-trunc")
+    im = f.docker("images", "-aq", "--no-trunc")
+    assert ps.returncode == 0 and im.returncode == 0, ps.stderr + im.stderr
+    return sorted(ps.stdout.split()), sorted(set(im.stdout.split()))
+
+
 def main():
     global AUTHZ
+    hostilerows.take(sys.argv)
     AUTHZ = os.path.abspath(sys.argv[1])
     name = sys.argv[2]
     if name == "list":
@@ -169,7 +197,14 @@ def main():
             r = f.docker("pull", f.image)
             assert r.returncode == 0, r.stderr
         print(f"fixture up in {time.time() - t0:.1f}s")
+        before = engine_state(f)
         CASES[name](f)
+        if name in ATTACKS:
+            after = engine_state(f)
+            assert after == before, ("dockerd changed", before, after)
+            hostilerows.row(ATTACKS[name], "cocoon-authz",
+                            "dockerd: %d containers, %d images before and after (docker ps -a, "
+                            "images -a)" % (len(after[0]), len(after[1])))
     except BaseException:
         print(f.logs())
         raise

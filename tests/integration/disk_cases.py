@@ -22,7 +22,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+import hostilerows  # noqa: E402
+
 DISK = None
+CURRENT = ""
 CASES = {}
 LOOPS = []
 SIZE = 64 << 20
@@ -99,6 +103,8 @@ def refused_untouched(img, dev, *args, words=()):
             raise AssertionError("message lacks %r: %s" % (w, p.stderr))
     if sha(img) != before:
         raise AssertionError("the image changed although the disk was refused")
+    hostilerows.row("disk: " + CURRENT.replace("_", " "), "lib/luks (cocoon-disk open)",
+                    "image sha256 %s.. before = after, nothing activated" % before[:12])
     return p
 
 
@@ -276,11 +282,13 @@ def roundtrip_through_mapper(d):
 
 
 def main():
-    global DISK
+    global DISK, CURRENT
+    hostilerows.take(sys.argv)
     if sys.argv[-1] == "list":
         print("\n".join(CASES))
         return 0
     DISK, name = sys.argv[1], sys.argv[2]
+    CURRENT = name
     # libdevmapper (under libcryptsetup) makes /dev/mapper/control even on a
     # kernel without device-mapper; remove the dead node we caused
     tidy_dm = not os.path.exists("/dev/mapper") and not have_dm()

@@ -47,6 +47,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import bootcache  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "hostile"))
+import hostilerows  # noqa: E402
 CASES = ["demo-service-answers", "demo-health-status", "demo-health-containers",
          "demo-stops-cleanly", "docker-pull-denied", "egress-refused", "second-boot-volume-kept",
          "changed-spec-disk-untouched", "egress-allowed-rule", "verity-byte-flip"]
@@ -374,7 +376,29 @@ def judge(runs, case):
     return None
 
 
+def hostile_row(runs, case):
+    """The row of `make hostile` for a case that passed (judge() checked
+    what it claims against the boots)."""
+    if case == "verity-byte-flip":
+        hostilerows.row("tampered root: one byte of the EROFS root flipped (TCG boot)",
+                        "dm-verity (the initrd's root mount)",
+                        "cocoon-init never ran (no step line), so no key was asked for; "
+                        "launcher exit %d" % runs["verity"]["rc"])
+    elif case == "changed-spec-disk-untouched":
+        hostilerows.row("tampered spec: one egress rule more on the old disk (TCG boot)",
+                        "sealed keys follow spec.tree; cocoon-init step 5",
+                        "disk A sha256 %s.. before = after" % runs["disk_a_after_changed"][:12])
+    elif case == "docker-pull-denied":
+        hostilerows.row("unlisted pulls from inside the VM (TCG boot)", "cocoon-authz",
+                        "dockerd answered both pulls with the plugin's denial")
+    elif case == "egress-refused":
+        hostilerows.row("egress: container to a host port not in x-cocoon.egress (TCG boot)",
+                        "egress firewall (cocoon-init step 7)",
+                        "the host listener accepted no connection")
+
+
 def main():
+    hostilerows.take(sys.argv)
     if sys.argv[1:] == ["list"]:
         print("\n".join(CASES))
         return
@@ -400,6 +424,7 @@ def main():
     err = judge(runs, case)
     if err:
         sys.exit(f"e2e: {case}: {err}")
+    hostile_row(runs, case)
     print(f"e2e: {case}: ok")
 
 

@@ -467,6 +467,9 @@ def disk_other_key_untouched(d, seal):
     g2.assert_failed("disk", "does not open", "untouched")
     assert sha256_file(g1.disk) == before, "the disk image changed"
     assert "systemctl" not in g2.call_log()
+    hostilerows.row("tampered spec: another spec.tree, so another disk key, on the same disk",
+                    "cocoon-init step 5 (lib/luks: the key does not open it)",
+                    "disk image sha256 %s.. before = after; no engine started" % before[:12])
 
 
 @case
@@ -580,6 +583,9 @@ def spec_symlink_refused(d, seal):
     g.assert_failed("spec", "symlink", "passwd")
     assert not os.path.exists(g.path("/var/log/tdx-attestation.log")), "measured anyway"
     assert not os.path.exists(g.path("/spec/passwd"))
+    assert not os.path.exists(g.path("/run/cocoon/keys"))
+    hostilerows.row("spec share: a symlink to /etc/passwd", "cocoon-init step 2 (spec copy)",
+                    "nothing measured (no event log), no key fetched, no /spec/passwd")
 
 
 @case
@@ -589,6 +595,10 @@ def spec_fifo_refused(d, seal):
     os.mkfifo(g.path("/mnt/spec/pipe"))
     g.run()
     g.assert_failed("spec", "pipe", "not a regular file")
+    assert not os.path.exists(g.path("/var/log/tdx-attestation.log")), "measured anyway"
+    assert not os.path.exists(g.path("/run/cocoon/keys"))
+    hostilerows.row("spec share: a FIFO", "cocoon-init step 2 (spec copy)",
+                    "nothing measured (no event log), no key fetched; no wait for a writer")
 
 
 @case

@@ -22,6 +22,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+import hostilerows  # noqa: E402
+
 SERVER = CLIENT = None
 CASES = {}
 RUNNING = []
@@ -167,7 +170,13 @@ def valid_request(srv, **kw):
     return request(sim_report(platform_key(srv), bytes(192), rd, **kw), pub)
 
 
-def expect_closed_without_reply(srv, data, needle):
+def sha256_of(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def expect_closed_without_reply(srv, data, needle, what=None):
+    secret = sha256_of(srv.secret)
     s = srv.connect()
     s.sendall(data)
     try:
@@ -182,6 +191,11 @@ def expect_closed_without_reply(srv, data, needle):
         time.sleep(0.05)
     # and it still serves good clients
     assert len(get_key(srv)) == 32
+    assert sha256_of(srv.secret) == secret
+    hostilerows.row("seal peer: %s" % (what or CURRENT.replace("_", " ")),
+                    "seal-server (%s)" % needle,
+                    "no reply byte, no key; sealing secret sha256 %s.. same; a good client "
+                    "still gets its key" % secret[:12])
 
 
 # ---- cases ----
@@ -265,6 +279,8 @@ def wrong_platform_key_refused(d):
     assert "closed the connection without a reply" in r.stderr, r.stderr
     assert "sim report MAC does not verify" in srv.text()
     assert not os.path.exists(os.path.join(d, "k"))
+    hostilerows.row("seal peer: a report MACed with another platform key",
+                    "seal-server (sim report MAC)", "seal-client got no key, wrote no file")
 
 
 @case
@@ -346,10 +362,12 @@ def bad_mac(d):
     srv = Server(d)
     req = bytearray(valid_request(srv))
     req[8 + 600] ^= 1  # a TDINFO byte: the MAC still matches, tee_info_hash does not
-    expect_closed_without_reply(srv, frame(bytes(req)), "tee_info_hash")
+    expect_closed_without_reply(srv, frame(bytes(req)), "tee_info_hash",
+                                "a TDINFO byte flipped (MAC intact)")
     req = bytearray(valid_request(srv))
     req[8 + 20] ^= 1  # cpusvn: under the MAC
-    expect_closed_without_reply(srv, frame(bytes(req)), "MAC does not verify")
+    expect_closed_without_reply(srv, frame(bytes(req)), "MAC does not verify",
+                                "a byte under the report MAC flipped")
 
 
 @case
@@ -504,12 +522,17 @@ def server_unreachable(d):
     assert r.returncode == 4, (r.returncode, r.stderr)
 
 
+CURRENT = ""
+
+
 def main():
-    global SERVER, CLIENT
+    global SERVER, CLIENT, CURRENT
+    hostilerows.take(sys.argv)
     if len(sys.argv) == 4 and sys.argv[3] == "list" or len(sys.argv) == 2 and sys.argv[1] == "list":
         print("\n".join(CASES))
         return 0
     SERVER, CLIENT, name = sys.argv[1], sys.argv[2], sys.argv[3]
+    CURRENT = name
     with tempfile.TemporaryDirectory(prefix="seal-") as d:
         try:
             CASES[name](d)
