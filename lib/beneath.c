@@ -54,7 +54,19 @@ static const char *wanted(unsigned kinds)
 int beneath_open(const char *root, const char *rel, unsigned kinds, int *fd_out, struct stat *st,
                  struct cerr *err)
 {
-	_cleanup_close_ int rootfd = -1, pfd = -1, fd = -1;
+	_cleanup_close_ int rootfd = -1;
+
+	*fd_out = -1;
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rootfd < 0)
+		return cerr_set(err, errno, "the share '%s'", root);
+	return beneath_openat(rootfd, root, rel, kinds, fd_out, st, err);
+}
+
+int beneath_openat(int rootfd, const char *root, const char *rel, unsigned kinds, int *fd_out,
+                   struct stat *st, struct cerr *err)
+{
+	_cleanup_close_ int pfd = -1, fd = -1;
 	struct stat s, s2;
 	const char *r = rel && *rel ? rel : ".";
 	const char *sep = rel && *rel ? "/" : "";
@@ -62,9 +74,6 @@ int beneath_open(const char *root, const char *rel, unsigned kinds, int *fd_out,
 	*fd_out = -1;
 	if (r[0] == '/')
 		return cerr_setx(err, EINVAL, "'%s' is not relative to %s", r, root);
-	rootfd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (rootfd < 0)
-		return cerr_set(err, errno, "the share '%s'", root);
 	pfd = openat2_beneath(rootfd, r, O_PATH);
 	if (pfd == -ELOOP)
 		return cerr_setx(err, ELOOP,
@@ -129,9 +138,8 @@ int beneath_check_unchanged(int fd, const struct stat *before, uint64_t copied, 
 
 	if (fstat(fd, &now) < 0)
 		return cerr_set(err, errno, "%s", name);
-	if (!S_ISREG(now.st_mode) || now.st_ino != before->st_ino ||
-	    now.st_dev != before->st_dev || now.st_size != before->st_size ||
-	    now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+	if (!S_ISREG(now.st_mode) || now.st_ino != before->st_ino || now.st_dev != before->st_dev ||
+	    now.st_size != before->st_size || now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
 	    now.st_mtim.tv_nsec != before->st_mtim.tv_nsec || copied != (uint64_t)before->st_size)
 		return cerr_setx(err, EBADMSG,
 		                 "%s changed while it was read (%llu bytes before, %llu now, %llu "

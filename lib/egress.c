@@ -146,13 +146,14 @@ int egress_ruleset(const struct compose_spec *spec, egress_resolve_fn resolve, s
 		            chains[c][0], chains[c][1], chains[c][0]);
 		if (!fwd)
 			wbuf_printf(
-			    w, "\t\toifname \"lo\" accept\n"
-			       "\t\t# IPv6 neighbour discovery on the link only (IPv4's ARP is\n"
-			       "\t\t# not filtered here): to multicast or link-local addresses,\n"
-			       "\t\t# hop limit 255 as RFC 4861 has it; nothing else of ICMPv6\n"
-			       "\t\tip6 daddr { ff02::/16, fe80::/10 } ip6 hoplimit 255 icmpv6 type "
-			       "{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } "
-			       "accept\n");
+			    w,
+			    "\t\toifname \"lo\" accept\n"
+			    "\t\t# IPv6 neighbour discovery on the link only (IPv4's ARP is\n"
+			    "\t\t# not filtered here): to multicast or link-local addresses,\n"
+			    "\t\t# hop limit 255 as RFC 4861 has it; nothing else of ICMPv6\n"
+			    "\t\tip6 daddr { ff02::/16, fe80::/10 } ip6 hoplimit 255 icmpv6 type "
+			    "{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } "
+			    "accept\n");
 		wbuf_printf(w, "\t\tct state established,related accept\n"
 		               "\t\tct state invalid drop\n");
 		/* forward: connections from outside to published ports; output:

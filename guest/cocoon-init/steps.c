@@ -135,7 +135,9 @@ static int step_mounts(struct init_ctx *ctx, struct cerr *err)
 		return cerr_prefix(err, r, "spec share");
 	if ((r = do_mount(ctx, type, rw, "data", "/data", err)) < 0)
 		return cerr_prefix(err, r, "data share");
-	note(err, "%s: spec at /mnt/spec (read-only), data at /data (nosymfollow,nodev,nosuid,noexec)", type);
+	note(err,
+	     "%s: spec at /mnt/spec (read-only), data at /data (nosymfollow,nodev,nosuid,noexec)",
+	     type);
 	return 0;
 }
 

@@ -14,14 +14,13 @@
  * 1. Images. For each service image NAME@sha256:D, an archive DIR/<D hex>.tar
  *    in --images (the host's /data/images) is an OCI image layout: opened
  *    beneath the share the same way (a regular file, no link), it is
- *    copied (the size fstat gave, and refused when it changed meanwhile) to an unnamed private file in --work (the encrypted disk), mapped,
- *    verified against D (lib/oci.c), streamed in the docker-save form from the
- *    verified bytes through `POST /images/load` while the
- *    authz start-up window is open (the window file exists only around that
- *    call). dockerd 20.10 knows a loaded image by ID only (the config digest
- *    the verified manifest pins), so the ID is recorded in --verified for
- *    cocoon-authz, and the container is created from that ID. Without an
- *    archive the image is pulled by digest, only from x-cocoon.registries.
+ *    copied (the size fstat gave, and refused when it changed meanwhile) to an unnamed private file
+ * in --work (the encrypted disk), mapped, verified against D (lib/oci.c), streamed in the
+ * docker-save form from the verified bytes through `POST /images/load` while the authz start-up
+ * window is open (the window file exists only around that call). dockerd 20.10 knows a loaded image
+ * by ID only (the config digest the verified manifest pins), so the ID is recorded in --verified
+ * for cocoon-authz, and the container is created from that ID. Without an archive the image is
+ * pulled by digest, only from x-cocoon.registries.
  * 2. Containers `<project>-<service>`, created with exactly the spec's
  *    settings (lib/compose.c builds the create body; an older container of the
  *    same name, e.g. from the previous boot on /persist, is removed first),
@@ -99,7 +98,8 @@ static void usage(FILE *f)
 	           "  --images DIR        verified OCI archives DIR/<digest hex>.tar (else pull)\n"
 	           "  --data DIR          where the host's data share is mounted: bind sources\n"
 	           "                      /data/... (and --images, when in it) are resolved\n"
-	           "                      beneath it, never through a link (default " DEFAULT_DATA ")\n"
+	           "                      beneath it, never through a link (default " DEFAULT_DATA
+	           ")\n"
 	           "  --work DIR          private copies of the archives while they are verified\n"
 	           "                      and loaded (default " DEFAULT_WORKDIR ")\n"
 	           "  --state FILE        state for health-monitor (default " DEFAULT_STATE ")\n"
@@ -395,8 +395,7 @@ static int check_binds(const struct opts *o, const struct compose_service *s, st
 	return 0;
 }
 
-static int check_all_binds(const struct opts *o, const struct compose_spec *spec,
-                           struct cerr *err)
+static int check_all_binds(const struct opts *o, const struct compose_spec *spec, struct cerr *err)
 {
 	for (size_t i = 0; i < spec->n_svc; i++) {
 		int r = check_binds(o, &spec->svc[i], err);

@@ -33,6 +33,11 @@ struct cerr;
 int beneath_open(const char *root, const char *rel, unsigned kinds, int *fd_out, struct stat *st,
                  struct cerr *err);
 
+/* The same beneath an open directory ROOTFD (O_PATH is enough); ROOT names
+ * it in messages. */
+int beneath_openat(int rootfd, const char *root, const char *rel, unsigned kinds, int *fd_out,
+                   struct stat *st, struct cerr *err);
+
 /* Where PATH (absolute) lies in the share mounted at SHARE (e.g. "/data"):
  * the part after "SHARE/" ("" for SHARE itself), or NULL when it is not in
  * it. */

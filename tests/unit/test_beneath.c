@@ -124,6 +124,19 @@ static void opens_dirs_and_files(void **state)
 	assert_memory_equal(buf, "weights\n", 8);
 	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
 	close(fd);
+	/* beneath a directory already open */
+	{
+		int dir = open(share, O_PATH | O_DIRECTORY);
+
+		assert_true(dir >= 0);
+		assert_int_equal(
+		    beneath_openat(dir, "data", "models/weights.bin", BENEATH_REG, &fd, &st, &err),
+		    0);
+		close(fd);
+		assert_int_equal(
+		    beneath_openat(dir, "data", "../secret", BENEATH_REG, &fd, NULL, &err), -EXDEV);
+		close(dir);
+	}
 }
 
 static void links_refused(void **state)
@@ -213,7 +226,8 @@ static void growing_file_refused(void **state)
 	assert_true((w = open(p, O_WRONLY | O_APPEND)) >= 0);
 	assert_int_equal(write(w, "more", 4), 4);
 	close(w);
-	assert_int_equal(beneath_check_unchanged(fd, &st, (uint64_t)n, "images/a.tar", &err), -EBADMSG);
+	assert_int_equal(beneath_check_unchanged(fd, &st, (uint64_t)n, "images/a.tar", &err),
+	                 -EBADMSG);
 	assert_non_null(strstr(err.msg, "images/a.tar changed while it was read"));
 	assert_non_null(strstr(err.msg, "14 bytes before, 18 now"));
 	close(fd);
