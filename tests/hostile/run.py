@@ -38,7 +38,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -138,8 +137,9 @@ class Table:
         if not may_run:
             self.not_run.append(f"{label}: no fresh rows (its test did not run here)")
             return
-        with tempfile.NamedTemporaryFile(prefix="hostile-", suffix=".jsonl", delete=False) as t:
-            tmp = t.name
+        # written where the next run finds it fresh (the script empties it first)
+        tmp = rows_file
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
         t0 = time.monotonic()
         try:
             p = subprocess.run([*argv, "--hostile-rows", tmp], capture_output=True, text=True,
@@ -149,7 +149,8 @@ class Table:
             rc, out = -1, f"timed out after {timeout} s\n{e.stdout or ''}"
         took = time.monotonic() - t0
         got = read_rows(tmp) if os.path.exists(tmp) else []
-        os.unlink(tmp)
+        if rc != 0 and os.path.exists(tmp):
+            os.unlink(tmp)  # a failed run's rows never stand in later
         print(f"hostile: {label}: exit {rc}, {len(got)} row(s), {took:.1f} s", flush=True)
         if rc == SKIP:
             self.not_run.append(f"{label}: skipped ({out.strip().splitlines()[-1][:120] if out.strip() else 'exit 77'})")
