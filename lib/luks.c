@@ -20,6 +20,7 @@
 #include <blkid/blkid.h>
 #include <libcryptsetup.h>
 
+#include "cocoon/crypto.h"
 #include "cocoon/log.h"
 #include "cocoon/util.h"
 
@@ -281,6 +282,92 @@ static int check_header(struct crypt_device *cd, const char *device, struct cerr
 	return 0;
 }
 
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* One LUKS2 header area (binary header + JSON, hdr_size bytes) read at off:
+ * its magic, version 2, the hdr_size given, and its SHA-256 checksum over
+ * the area with the checksum field zeroed (LUKS2 on-disk format). */
+static const char *luks2_area_problem(const uint8_t *a, size_t hdr_size, const char *magic)
+{
+	uint8_t copy[64], sum[SHA256_LEN];
+	uint8_t *area = (uint8_t *)a;
+	struct cerr ignored = CERR_INIT;
+	bool ok;
+
+	if (memcmp(a, magic, 6) || a[6] != 0 || a[7] != 2)
+		return "no LUKS2 magic and version";
+	if (be64(a + 8) != hdr_size)
+		return "a header size that differs from the other copy's";
+	if (strncmp((const char *)a + 72, "sha256", 32))
+		return "a checksum algorithm other than sha256";
+	memcpy(copy, a + 448, 64);
+	memset(area + 448, 0, 64);
+	ok = crypto_sha256(area, hdr_size, sum, &ignored) == 0 && !memcmp(copy, sum, SHA256_LEN);
+	memcpy(area + 448, copy, 64);
+	return ok ? NULL : "a checksum that does not verify";
+}
+
+/* libcryptsetup, finding one copy of a LUKS2 header damaged, rewrites it
+ * from the other when it loads the header: an edit by the host would make
+ * the guest write to its disk before any key was tried. Both copies must be
+ * intact and the same (seqid, JSON area) before libcryptsetup sees them. */
+static int header_copies_agree(const char *device, struct cerr *err)
+{
+	static const uint64_t sizes[] = {16384,  32768,   65536,   131072, 262144,
+	                                 524288, 1048576, 2097152, 4194304};
+	_cleanup_close_ int fd = open(device, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ uint8_t *p = NULL, *q = NULL;
+	uint8_t bin[4096];
+	const char *why = NULL, *which = "";
+	bool allowed = false;
+	uint64_t hs = 0;
+	size_t got = 0;
+	int r;
+
+	if (fd < 0)
+		return cerr_set(err, errno, "open '%s' read-only", device);
+	r = pread_all(fd, bin, sizeof(bin), 0, &got);
+	if (r < 0 || got != sizeof(bin))
+		return cerr_set(err, r < 0 ? -r : EIO, "reading the LUKS2 header of '%s'", device);
+	hs = be64(bin + 8);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		allowed |= sizes[i] == hs;
+	if (!allowed)
+		return cerr_setx(err, EBADMSG,
+		                 "LUKS2 disk '%s': header size %llu is not one LUKS2 allows; "
+		                 "left untouched",
+		                 device, (unsigned long long)hs);
+	p = malloc(hs);
+	q = malloc(hs);
+	if (!p || !q)
+		return cerr_set(err, ENOMEM, "LUKS2 header of '%s'", device);
+	if ((r = pread_all(fd, p, hs, 0, &got)) < 0 || got != hs ||
+	    (r = pread_all(fd, q, hs, hs, &got)) < 0 || got != hs)
+		return cerr_set(err, r < 0 ? -r : EIO, "reading the LUKS2 headers of '%s'", device);
+	if ((why = luks2_area_problem(p, hs, "LUKS\xba\xbe")))
+		which = "the primary LUKS2 header";
+	else if ((why = luks2_area_problem(q, hs, "SKUL\xba\xbe")))
+		which = "the secondary LUKS2 header";
+	else if (be64(p + 16) != be64(q + 16) || memcmp(p + 4096, q + 4096, hs - 4096)) {
+		which = "the two LUKS2 header copies";
+		why = "differ (seqid or metadata)";
+	}
+	if (why)
+		return cerr_setx(err, EBADMSG,
+		                 "'%s': %s has %s: edited outside this VM; refused before "
+		                 "libcryptsetup could repair it from the other copy, so the disk "
+		                 "is left untouched",
+		                 device, which, why);
+	return 0;
+}
+
 /* The kernel lists "device-mapper" in /proc/misc when dm_mod is loaded.
  * /dev/mapper/control alone proves nothing: libdevmapper creates the node
  * itself when it is missing, even on a kernel without the driver. */
@@ -310,6 +397,9 @@ static int open_luks2(const struct luks_open_opts *o, struct cerr *err)
 	_cleanup_crypt_ struct crypt_device *cd = NULL;
 	int r;
 
+	r = header_copies_agree(o->device, err);
+	if (r < 0)
+		return r;
 	r = crypt_init(&cd, o->device);
 	if (r < 0)
 		return cerr_set(err, -r, "libcryptsetup: open '%s'", o->device);

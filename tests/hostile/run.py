@@ -50,7 +50,7 @@ SKIP = 77
 SOURCES = [
     ("disk", "disk_cases.py", ["guest/cocoon-disk/cocoon-disk"],
      ["wrong_key_refused", "luks2_other_key_refused", "luks1_other_key_refused",
-      "luks1_same_key_refused", "ext4_refused",
+      "luks1_same_key_refused", "luks2_header_edit_refused", "ext4_refused",
       "random_first_mib_refused", "one_byte_refused", "byte_in_last_mib_refused"], False),
     ("init", "init_cases.py",
      ["guest/cocoon-init/cocoon-init", "host/seal-server/seal-server", "host/cocoon-spec/cocoon-spec"],

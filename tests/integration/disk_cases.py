@@ -178,6 +178,30 @@ def luks2_cipher_null_refused(d):
 
 
 @case
+def luks2_header_edit_refused(d):
+    """The host edits one copy of the header cocoon-disk wrote (a byte of the
+    primary's JSON, then on a second disk of the secondary's): libcryptsetup
+    would rewrite that copy from the other on load; cocoon-disk refuses first,
+    the image is untouched. The real cryptsetup still opens the disk with the
+    key once the byte is put back: nothing else changed."""
+    for name, off in (("primary", 0x1000 + 10), ("secondary", 0x4000 + 0x1000 + 10)):
+        img, k = image(d, name + ".img"), key(d, "k-" + name)
+        dev = loop(img)
+        disk("open", dev, "-k", k, check=0)
+        with open(img, "r+b") as f:
+            f.seek(off)
+            b = f.read(1)
+            f.seek(off)
+            f.write(bytes([b[0] ^ 1]))
+        refused_untouched(img, dev, "-k", k, words=("the %s LUKS2 header" % name,
+                                                    "checksum", "untouched"))
+        with open(img, "r+b") as f:
+            f.seek(off)
+            f.write(b)
+        run("cryptsetup", "open", "--test-passphrase", "--key-file", k, dev, check=0)
+
+
+@case
 def ext4_refused(d):
     img, k = image(d), key(d, "k")
     run("mkfs.ext4", "-q", "-F", img, check=0)
