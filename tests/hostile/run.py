@@ -22,8 +22,9 @@ Where the rows come from:
   and named under "not run".
 - Discovered: tests/hostile/*_rows.py, tests/hostile/parsers_*.py and
   tests/integration/authz_diff*.py, each run as `SCRIPT BUILD_DIR
-  --hostile-rows FILE` (exit 0 every attack stopped, 77 skipped, else
-  failed); a script that is not there yet is simply not run.
+  --hostile-rows FILE` (exit 0 every attack stopped, 77 skipped, 2 a usage
+  error: named under "not run", it needs an entry in SOURCES; else failed);
+  a script that is not there yet is simply not run.
 - Reuse: the meson tests of these scripts are given `--hostile-rows
   BUILD_DIR/hostile-rows/<script>.<case>.jsonl`. A rows file newer than the
   script, tests/hostile/hostilerows.py and every program the case runs holds
@@ -124,7 +125,7 @@ class Table:
         self.rows.append({"attack": attack, "stopped_by": "-", "untouched": why, "ok": False,
                           "from": "failed"})
 
-    def run(self, label, argv, rows_file, reuse_after, may_run, timeout=3600):
+    def run(self, label, argv, rows_file, reuse_after, may_run, timeout=3600, discovered=False):
         """Reuses rows_file when fresh, else runs argv (when may_run)."""
         fresh = os.path.exists(rows_file) and os.path.getmtime(rows_file) >= reuse_after \
             and os.path.getsize(rows_file) > 0
@@ -152,6 +153,10 @@ class Table:
         if rc != 0 and os.path.exists(tmp):
             os.unlink(tmp)  # a failed run's rows never stand in later
         print(f"hostile: {label}: exit {rc}, {len(got)} row(s), {took:.1f} s", flush=True)
+        if rc == 2 and discovered:
+            self.not_run.append(f"{label}: exit 2 (usage): it is not run as SCRIPT BUILD_DIR; "
+                                "give it an entry in SOURCES")
+            return
         if rc == SKIP:
             self.not_run.append(f"{label}: skipped ({out.strip().splitlines()[-1][:120] if out.strip() else 'exit 77'})")
             return
@@ -226,7 +231,7 @@ def main():
                 continue
             t.run(stem, [sys.executable, script, build],
                   os.path.join(rows_dir(build), f"{stem}.jsonl"), newest([script, lib]),
-                  may_run=True)
+                  may_run=True, discovered=True)
     bad = t.print()
     if jout:
         with open(jout, "w") as f:
