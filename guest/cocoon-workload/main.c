@@ -13,14 +13,16 @@
  *    is created, and again just before each one is.
  * 1. Images. For each service image NAME@sha256:D, an archive DIR/<D hex>.tar
  *    in --images (the host's /data/images) is an OCI image layout: opened
- *    beneath the share the same way (a regular file, no link), it is
- *    copied (the size fstat gave, and refused when it changed meanwhile) to an unnamed private file
- * in --work (the encrypted disk), mapped, verified against D (lib/oci.c), streamed in the
- * docker-save form from the verified bytes through `POST /images/load` while the authz start-up
- * window is open (the window file exists only around that call). dockerd 20.10 knows a loaded image
- * by ID only (the config digest the verified manifest pins), so the ID is recorded in --verified
- * for cocoon-authz, and the container is created from that ID. Without an archive the image is
- * pulled by digest, only from x-cocoon.registries.
+ *    beneath the share the same way (a regular file, no link), it is copied
+ *    (the size fstat gave; refused when it changed meanwhile) to an unnamed
+ *    private file in --work (the encrypted disk), mapped, verified against D
+ *    (lib/oci.c), streamed in the docker-save form from the verified bytes
+ *    through `POST /images/load` while the authz start-up window is open (the
+ *    window file exists only around that call). dockerd 20.10 knows a loaded
+ *    image by ID only (the config digest the verified manifest pins), so the
+ *    ID is recorded in --verified for cocoon-authz, and the container is
+ *    created from that ID. Without an archive the image is pulled by digest,
+ *    only from x-cocoon.registries.
  * 2. Containers `<project>-<service>`, created with exactly the spec's
  *    settings (lib/compose.c builds the create body; an older container of the
  *    same name, e.g. from the previous boot on /persist, is removed first),
