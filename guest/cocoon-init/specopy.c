@@ -6,7 +6,10 @@
  * O_NOFOLLOW and checked with fstat() on the opened descriptor: a symlink, a
  * device, a FIFO or a socket stops the copy, naming the path. Files are read
  * to their end within SPEC_MAX_FILE_SIZE whatever their size claimed, and the
- * whole tree is bounded in files, bytes and depth. A `.gitignore` is refused
+ * whole tree is bounded in files, directories, bytes and depth, each bound
+ * checked before anything is made for the entry that passes it (so a share
+ * of a million empty directories stops at the bound, not when /spec runs out
+ * of inodes). A `.gitignore` is refused
  * too: a prepared spec (cocoon-spec prepare) has none, and files a
  * .gitignore hides would sit in /spec without being measured.
  */
@@ -24,7 +27,7 @@
 #include "init.h"
 
 struct copy_state {
-	uint64_t files, bytes;
+	uint64_t files, dirs, bytes;
 };
 
 static void cleanup_closedirp(DIR **d)
@@ -107,6 +110,13 @@ static int copy_dir(int sdir, const char *rel, int ddir, int depth, struct copy_
 		if (S_ISDIR(sb.st_mode)) {
 			_cleanup_close_ int sub = -1;
 
+			if (++st->dirs > INIT_SPEC_MAX_DIRS)
+				return cerr_setx(
+				    err, EFBIG,
+				    "spec share: more than %u directories at '%s' (a "
+				    "prepared spec has a few; large data belongs on the "
+				    "data share)",
+				    INIT_SPEC_MAX_DIRS, path);
 			if (mkdirat(ddir, e->d_name, 0755) < 0)
 				return cerr_set(err, errno, "/spec: creating '%s'", path);
 			sub = openat(ddir, e->d_name,
@@ -129,10 +139,42 @@ static int copy_dir(int sdir, const char *rel, int ddir, int depth, struct copy_
 	return 0;
 }
 
+/* empties the directory dfd (what a failed copy made: directories and
+ * regular files only, at most INIT_SPEC_MAX_DEPTH deep) */
+static void empty_dir(int dfd, int depth)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	int dupfd = dup(dfd);
+	struct dirent *e;
+
+	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return;
+	}
+	rewinddir(d); /* the offset is shared with every other dup of dfd */
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dfd, e->d_name, 0) == 0 || errno != EISDIR ||
+		    depth > INIT_SPEC_MAX_DEPTH)
+			continue;
+		{
+			_cleanup_close_ int sub =
+			    openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0)
+				empty_dir(sub, depth + 1);
+		}
+		unlinkat(dfd, e->d_name, AT_REMOVEDIR);
+	}
+}
+
 int init_copy_spec(const char *src, const char *dst, struct cerr *err)
 {
 	_cleanup_close_ int sfd = -1, dfd = -1;
 	struct copy_state st = {0};
+	int r;
 
 	sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd < 0)
@@ -158,5 +200,9 @@ int init_copy_spec(const char *src, const char *dst, struct cerr *err)
 			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 				return cerr_setx(err, EEXIST, "'%s' is not empty", dst);
 	}
-	return copy_dir(sfd, "", dfd, 0, &st, err);
+	/* a refused share leaves nothing of itself in the target */
+	r = copy_dir(sfd, "", dfd, 0, &st, err);
+	if (r < 0)
+		empty_dir(dfd, 0);
+	return r;
 }
