@@ -37,6 +37,27 @@ static void cleanup_closedirp(DIR **d)
 }
 #define _cleanup_closedir_ __attribute__((cleanup(cleanup_closedirp)))
 
+/* a DIR stream over a dup of fd, from its first entry (the offset is shared
+ * with every other dup of fd); NULL with errno set */
+static DIR *dir_stream(int fd)
+{
+	int dupfd = dup(fd);
+	DIR *d;
+
+	if (dupfd < 0)
+		return NULL;
+	d = fdopendir(dupfd);
+	if (!d) {
+		int e = errno;
+
+		close(dupfd);
+		errno = e;
+		return NULL;
+	}
+	rewinddir(d);
+	return d;
+}
+
 static int copy_file(int sfd, const char *rel, int ddir, const char *name, struct copy_state *st,
                      struct cerr *err)
 {
@@ -68,17 +89,13 @@ static int copy_dir(int sdir, const char *rel, int ddir, int depth, struct copy_
                     struct cerr *err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
-	int dupfd = dup(sdir);
 	struct dirent *e;
 
 	if (depth > INIT_SPEC_MAX_DEPTH)
 		return cerr_setx(err, ELOOP, "spec share: '%s' is nested deeper than %d levels",
 		                 rel, INIT_SPEC_MAX_DEPTH);
-	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
-		if (dupfd >= 0)
-			close(dupfd);
+	if (!(d = dir_stream(sdir)))
 		return cerr_set(err, errno, "spec share: reading '%s'", rel);
-	}
 	while ((errno = 0, e = readdir(d))) {
 		char path[PATH_MAX];
 		_cleanup_close_ int fd = -1;
@@ -143,16 +160,11 @@ static int copy_dir(int sdir, const char *rel, int ddir, int depth, struct copy_
  * regular files only, at most INIT_SPEC_MAX_DEPTH deep) */
 static void empty_dir(int dfd, int depth)
 {
-	_cleanup_closedir_ DIR *d = NULL;
-	int dupfd = dup(dfd);
+	_cleanup_closedir_ DIR *d = dir_stream(dfd);
 	struct dirent *e;
 
-	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
-		if (dupfd >= 0)
-			close(dupfd);
+	if (!d)
 		return;
-	}
-	rewinddir(d); /* the offset is shared with every other dup of dfd */
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
@@ -187,15 +199,11 @@ int init_copy_spec(const char *src, const char *dst, struct cerr *err)
 		return cerr_set(err, errno, "opening '%s'", dst);
 	/* an empty target: a copy never merges into what was there */
 	{
-		_cleanup_closedir_ DIR *d = NULL;
-		int dupfd = dup(dfd);
+		_cleanup_closedir_ DIR *d = dir_stream(dfd);
 		struct dirent *e;
 
-		if (dupfd < 0 || !(d = fdopendir(dupfd))) {
-			if (dupfd >= 0)
-				close(dupfd);
+		if (!d)
 			return cerr_set(err, errno, "reading '%s'", dst);
-		}
 		while ((e = readdir(d)))
 			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 				return cerr_setx(err, EEXIST, "'%s' is not empty", dst);
