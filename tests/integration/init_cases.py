@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """cocoon-init on generated guest trees, one case per run.
 
-usage: init_cases.py COCOON_INIT SEAL_SERVER COCOON_SPEC CASE   (CASE 'list' prints the names)
+usage: init_cases.py [--hostile-rows FILE] COCOON_INIT SEAL_SERVER COCOON_SPEC CASE
+       (CASE 'list' prints the names; with --hostile-rows, a case that is an
+       attack appends its row for `make hostile` to FILE)
 
 Each case builds a guest / in a temporary directory: /proc/cmdline, the spec
 share at /mnt/spec (a spec prepared by the real cocoon-spec), the sim platform
@@ -15,6 +17,7 @@ afterwards. There is no device-mapper here, so the disk is checked with
 activated or mounted); failures are checked by the image's SHA-256.
 """
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -719,13 +722,39 @@ def bad_cmdline(d, seal):
     assert "cocoon.tee=sev" in g.state()
 
 
+# rows for `make hostile` (tests/hostile), with --hostile-rows FILE
+HOSTILE_ROWS = {
+    "spec_many_dirs_refused": {
+        "attack": "spec share of %d empty directories (inode exhaustion of /spec)"
+                  % (SPEC_MAX_DIRS + 248),
+        "stopped_by": "cocoon-init spec copy (INIT_SPEC_MAX_DIRS %d)" % SPEC_MAX_DIRS,
+        "untouched": "/spec empty after the refusal, share unchanged, nothing measured "
+                     "(no event log)"},
+}
+
+
 def main():
     global INIT, SEAL_SERVER, COCOON_SPEC
+    rows = None
+    if "--hostile-rows" in sys.argv:
+        i = sys.argv.index("--hostile-rows")
+        rows = sys.argv[i + 1]
+        del sys.argv[i:i + 2]
     if len(sys.argv) == 2 and sys.argv[1] == "list" or len(sys.argv) == 5 and sys.argv[4] == "list":
         print("\n".join(CASES))
         return 0
     INIT, SEAL_SERVER, COCOON_SPEC, name = sys.argv[1:5]
-    CASES[name]()
+    try:
+        CASES[name]()
+    except AssertionError as e:
+        if rows and name in HOSTILE_ROWS:
+            with open(rows, "a") as f:
+                f.write(json.dumps(dict(HOSTILE_ROWS[name], untouched="FAILED: %s" % e,
+                                        ok=False)) + "\n")
+        raise
+    if rows and name in HOSTILE_ROWS:
+        with open(rows, "a") as f:
+            f.write(json.dumps(dict(HOSTILE_ROWS[name], ok=True)) + "\n")
     print("PASS", name)
     return 0
 
