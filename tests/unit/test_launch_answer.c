@@ -132,12 +132,43 @@ static void test_qmp_stream(void **state)
 	assert_string_equal(q.shutdown_reason, "guest-\\x1breset");
 }
 
+/* A real QEMU's QMP bytes: qemu-system-x86_64 10.0.2 (Debian
+ * 1:10.0.2+ds-2+deb13u1~bpo12+1, -machine none) asked qmp_capabilities,
+ * system_powerdown and quit; CRLF line ends as QEMU sends them. Also
+ * tests/fuzz/corpus/launch/qemu-10.0.2-powerdown-quit. */
+static const char qemu_session[] =
+    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \"package\": "
+    "\"Debian 1:10.0.2+ds-2+deb13u1~bpo12+1\"}, \"capabilities\": [\"oob\"]}}\r\n"
+    "{\"return\": {}}\r\n"
+    "{\"timestamp\": {\"seconds\": 1796229910, \"microseconds\": 40267}, \"event\": "
+    "\"POWERDOWN\"}\r\n"
+    "{\"return\": {}}\r\n"
+    "{\"timestamp\": {\"seconds\": 1796229910, \"microseconds\": 340291}, \"event\": \"SHUTDOWN\", "
+    "\"data\": {\"guest\": false, \"reason\": \"host-qmp-quit\"}}\r\n"
+    "{\"return\": {}}\r\n";
+
+static void test_qmp_real_qemu(void **state)
+{
+	static struct qmp_stream q;
+	size_t n = sizeof(qemu_session) - 1;
+
+	(void)state;
+	/* in pieces of 7 bytes, as reads may cut it */
+	qmp_stream_init(&q);
+	for (size_t i = 0; i < n; i += 7)
+		qmp_stream_feed(&q, (const uint8_t *)qemu_session + i, n - i < 7 ? n - i : 7);
+	assert_int_equal(q.events, 2); /* POWERDOWN, SHUTDOWN */
+	assert_string_equal(q.shutdown_reason, "host-qmp-quit");
+	assert_int_equal(q.len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_answer_boot_null), cmocka_unit_test(test_answer_outcomes),
 	    cmocka_unit_test(test_answer_not_ours),  cmocka_unit_test(test_excerpt),
 	    cmocka_unit_test(test_qmp_event_null),   cmocka_unit_test(test_qmp_stream),
+	    cmocka_unit_test(test_qmp_real_qemu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
