@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -968,8 +970,20 @@ static void check_environment(struct checker *c, const struct ynode *v, const ch
 	report(c, v->line, key, "must be a map or a list of NAME=VALUE, not %s", kind_name(v));
 }
 
-/* A path inside the spec: relative, no "..", and (when told where the spec
- * is) an existing regular file. */
+bool compose_path_unmeasured(const char *rel)
+{
+	/* the first name that is not "." or empty (a/./b and a//b open as a/b) */
+	size_t n;
+
+	while (*rel == '/' || (rel[0] == '.' && (rel[1] == '/' || rel[1] == '\0')))
+		rel++;
+	n = strcspn(rel, "/");
+	return (n == 7 && !memcmp(rel, "runtime", 7)) || (n == 9 && !memcmp(rel, "spec.tree", 9)) ||
+	       (n == 9 && !memcmp(rel, "spec.meta", 9));
+}
+
+/* A path inside the spec: relative, no "..", not in what the hash leaves out,
+ * and (when told where the spec is) an existing regular file. */
 static void check_spec_file(struct checker *c, const struct ynode *n, const char *key)
 {
 	const char *p = n->s;
@@ -987,6 +1001,14 @@ static void check_spec_file(struct checker *c, const struct ynode *n, const char
 			return;
 		}
 		q = *e ? e + 1 : e;
+	}
+	if (compose_path_unmeasured(p)) {
+		report(c, n->line, key,
+		       "'%s' is not covered by the spec hash (runtime/, spec.tree and spec.meta "
+		       "are not measured, so the host can change them): put the file beside "
+		       "docker-compose.yml",
+		       p);
+		return;
 	}
 	if (c->opts && c->opts->spec_dirfd >= 0 &&
 	    (fstatat(c->opts->spec_dirfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)))
@@ -1886,32 +1908,83 @@ static void volume_short(json_object *mounts, const char *s)
 	add_mount(mounts, parts[0][0] == '/' ? "bind" : "volume", parts[0], parts[1], ro);
 }
 
-/* env_file lines NAME=VALUE (blank lines and # comments skipped). */
+int compose_env_parse(const char *path, const char *text, size_t len, compose_env_fn add, void *ctx,
+                      struct cerr *err)
+{
+	const char *nul = memchr(text, '\0', len);
+	unsigned line = 0, n = 0;
+
+	if (nul)
+		return cerr_setx(err, EINVAL,
+		                 "env_file '%s': a NUL byte at offset %zu (an env file is text)",
+		                 path, (size_t)(nul - text));
+	for (const char *l = text, *end = text + len; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		const char *e = nl ? nl : end, *eq;
+
+		line++;
+		while (l < e && isspace((unsigned char)*l))
+			l++;
+		if (e > l && e[-1] == '\r')
+			e--;
+		if (l < e && *l != '#') {
+			eq = memchr(l, '=', (size_t)(e - l));
+			if (!eq || eq == l)
+				return cerr_setx(
+				    err, EINVAL,
+				    "env_file '%s' line %u: %s (each line is NAME=VALUE, "
+				    "or a # comment)",
+				    path, line, eq ? "no name before '='" : "no '='");
+			if (++n > COMPOSE_ENV_MAX)
+				return cerr_setx(err, EINVAL,
+				                 "env_file '%s': more than %d variables", path,
+				                 COMPOSE_ENV_MAX);
+			if (!add(ctx, l, (size_t)(e - l)))
+				return cerr_set(err, ENOMEM, "env_file '%s'", path);
+		}
+		l = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+static bool env_add(void *ctx, const char *p, size_t n)
+{
+	json_object *s = json_object_new_string_len(p, (int)n);
+
+	if (s && json_object_array_add(ctx, s) == 0)
+		return true;
+	json_object_put(s);
+	return false;
+}
+
+/* An env_file of the spec, opened beneath it without following any link. */
 static int env_file(json_object *env, int dirfd, const char *path, struct cerr *err)
 {
+	struct open_how how = {.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+	                       .resolve =
+	                           RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *text = NULL;
+	struct stat st;
 	size_t len;
 	int r;
 
 	if (dirfd < 0)
 		return 1; /* parsed without the spec directory: no body */
-	fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (compose_path_unmeasured(path))
+		return cerr_setx(err, EINVAL, "env_file '%s' is not covered by the spec hash",
+		                 path);
+	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	if (fd < 0)
 		return cerr_set(err, errno, "env_file '%s'", path);
+	if (fstat(fd, &st) < 0)
+		return cerr_set(err, errno, "env_file '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return cerr_setx(err, EINVAL, "env_file '%s' is not a regular file", path);
 	r = read_fd(fd, COMPOSE_MAX_SIZE, path, &text, &len, err);
 	if (r < 0)
 		return r;
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save)) {
-		while (isspace((unsigned char)*l))
-			l++;
-		if (!*l || *l == '#')
-			continue;
-		l[strcspn(l, "\r")] = 0;
-		json_object_array_add(env, json_object_new_string(l));
-	}
-	return 0;
+	return compose_env_parse(path, text, len, env_add, env, err);
 }
 
 static json_object *device_request(const struct ynode *d)

@@ -124,8 +124,10 @@ int init_measure(struct init_ctx *ctx, const char *msg, struct cerr *err);
 
 /* Copies the spec tree src (host-controlled) into dst (created, must not
  * exist), never following a symlink, refusing anything but directories and
- * regular files, within the limits below. */
+ * regular files, within the limits below (directories below the root
+ * counted in INIT_SPEC_MAX_DIRS). */
 #define INIT_SPEC_MAX_FILES 10000
+#define INIT_SPEC_MAX_DIRS 4096
 #define INIT_SPEC_MAX_TOTAL (256ull << 20)
 #define INIT_SPEC_MAX_DEPTH 32
 int init_copy_spec(const char *src, const char *dst, struct cerr *err);

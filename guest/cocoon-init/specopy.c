@@ -6,7 +6,10 @@
  * O_NOFOLLOW and checked with fstat() on the opened descriptor: a symlink, a
  * device, a FIFO or a socket stops the copy, naming the path. Files are read
  * to their end within SPEC_MAX_FILE_SIZE whatever their size claimed, and the
- * whole tree is bounded in files, bytes and depth. A `.gitignore` is refused
+ * whole tree is bounded in files, directories, bytes and depth, each bound
+ * checked before anything is made for the entry that passes it (so a share
+ * of a million empty directories stops at the bound, not when /spec runs out
+ * of inodes). A `.gitignore` is refused
  * too: a prepared spec (cocoon-spec prepare) has none, and files a
  * .gitignore hides would sit in /spec without being measured.
  */
@@ -24,7 +27,7 @@
 #include "init.h"
 
 struct copy_state {
-	uint64_t files, bytes;
+	uint64_t files, dirs, bytes;
 };
 
 static void cleanup_closedirp(DIR **d)
@@ -33,6 +36,27 @@ static void cleanup_closedirp(DIR **d)
 		closedir(*d);
 }
 #define _cleanup_closedir_ __attribute__((cleanup(cleanup_closedirp)))
+
+/* a DIR stream over a dup of fd, from its first entry (the offset is shared
+ * with every other dup of fd); NULL with errno set */
+static DIR *dir_stream(int fd)
+{
+	int dupfd = dup(fd);
+	DIR *d;
+
+	if (dupfd < 0)
+		return NULL;
+	d = fdopendir(dupfd);
+	if (!d) {
+		int e = errno;
+
+		close(dupfd);
+		errno = e;
+		return NULL;
+	}
+	rewinddir(d);
+	return d;
+}
 
 static int copy_file(int sfd, const char *rel, int ddir, const char *name, struct copy_state *st,
                      struct cerr *err)
@@ -65,17 +89,13 @@ static int copy_dir(int sdir, const char *rel, int ddir, int depth, struct copy_
                     struct cerr *err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
-	int dupfd = dup(sdir);
 	struct dirent *e;
 
 	if (depth > INIT_SPEC_MAX_DEPTH)
 		return cerr_setx(err, ELOOP, "spec share: '%s' is nested deeper than %d levels",
 		                 rel, INIT_SPEC_MAX_DEPTH);
-	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
-		if (dupfd >= 0)
-			close(dupfd);
+	if (!(d = dir_stream(sdir)))
 		return cerr_set(err, errno, "spec share: reading '%s'", rel);
-	}
 	while ((errno = 0, e = readdir(d))) {
 		char path[PATH_MAX];
 		_cleanup_close_ int fd = -1;
@@ -107,6 +127,13 @@ static int copy_dir(int sdir, const char *rel, int ddir, int depth, struct copy_
 		if (S_ISDIR(sb.st_mode)) {
 			_cleanup_close_ int sub = -1;
 
+			if (++st->dirs > INIT_SPEC_MAX_DIRS)
+				return cerr_setx(
+				    err, EFBIG,
+				    "spec share: more than %u directories at '%s' (a "
+				    "prepared spec has a few; large data belongs on the "
+				    "data share)",
+				    INIT_SPEC_MAX_DIRS, path);
 			if (mkdirat(ddir, e->d_name, 0755) < 0)
 				return cerr_set(err, errno, "/spec: creating '%s'", path);
 			sub = openat(ddir, e->d_name,
@@ -129,10 +156,37 @@ static int copy_dir(int sdir, const char *rel, int ddir, int depth, struct copy_
 	return 0;
 }
 
+/* empties the directory dfd (what a failed copy made: directories and
+ * regular files only, at most INIT_SPEC_MAX_DEPTH deep) */
+static void empty_dir(int dfd, int depth)
+{
+	_cleanup_closedir_ DIR *d = dir_stream(dfd);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dfd, e->d_name, 0) == 0 || errno != EISDIR ||
+		    depth > INIT_SPEC_MAX_DEPTH)
+			continue;
+		{
+			_cleanup_close_ int sub =
+			    openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0)
+				empty_dir(sub, depth + 1);
+		}
+		unlinkat(dfd, e->d_name, AT_REMOVEDIR);
+	}
+}
+
 int init_copy_spec(const char *src, const char *dst, struct cerr *err)
 {
 	_cleanup_close_ int sfd = -1, dfd = -1;
 	struct copy_state st = {0};
+	int r;
 
 	sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd < 0)
@@ -145,18 +199,18 @@ int init_copy_spec(const char *src, const char *dst, struct cerr *err)
 		return cerr_set(err, errno, "opening '%s'", dst);
 	/* an empty target: a copy never merges into what was there */
 	{
-		_cleanup_closedir_ DIR *d = NULL;
-		int dupfd = dup(dfd);
+		_cleanup_closedir_ DIR *d = dir_stream(dfd);
 		struct dirent *e;
 
-		if (dupfd < 0 || !(d = fdopendir(dupfd))) {
-			if (dupfd >= 0)
-				close(dupfd);
+		if (!d)
 			return cerr_set(err, errno, "reading '%s'", dst);
-		}
 		while ((e = readdir(d)))
 			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 				return cerr_setx(err, EEXIST, "'%s' is not empty", dst);
 	}
-	return copy_dir(sfd, "", dfd, 0, &st, err);
+	/* a refused share leaves nothing of itself in the target */
+	r = copy_dir(sfd, "", dfd, 0, &st, err);
+	if (r < 0)
+		empty_dir(dfd, 0);
+	return r;
 }

@@ -230,6 +230,9 @@ static int tee_setup(struct init_ctx *ctx, struct cerr *err)
 	return 0;
 }
 
+/* the copy's bounds, and the root, fit in the /spec tmpfs's inodes */
+_Static_assert(INIT_SPEC_MAX_FILES + INIT_SPEC_MAX_DIRS + 1 <= 16384, "nr_inodes of /spec");
+
 static int step_spec(struct init_ctx *ctx, struct cerr *err)
 {
 	char share[PATH_MAX], spec[PATH_MAX], msg[128];
@@ -242,9 +245,14 @@ static int step_spec(struct init_ctx *ctx, struct cerr *err)
 	if ((r = mkdir_p(spec, 0755, err)) < 0)
 		return r;
 	{
-		const char *argv[] = {
-		    ctx->cmds.mount, "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev,noexec,size=512m",
-		    "tmpfs",         spec, NULL};
+		const char *argv[] = {ctx->cmds.mount,
+		                      "-t",
+		                      "tmpfs",
+		                      "-o",
+		                      "mode=0755,nosuid,nodev,noexec,size=512m,nr_inodes=16384",
+		                      "tmpfs",
+		                      spec,
+		                      NULL};
 		if ((r = run_cmd(ctx, argv, 0, err)) < 0)
 			return cerr_prefix(err, r, "/spec tmpfs");
 	}

@@ -13,11 +13,11 @@
  * reaches only the launcher, which then powers the guest down in order.
  */
 #include "run.h"
+#include "answer.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,9 +52,7 @@ struct run {
 	struct child vfsd[2];
 	size_t n_vfsd;
 	int sigfd, qmp, health, lockfd;
-	char qbuf[65536];
-	size_t qlen;
-	char shutdown_reason[64];
+	struct qmp_stream qs; /* events and the SHUTDOWN reason (answer.c) */
 	bool ready, stopping, quit_sent, run_dir_made;
 	int result; /* a failure decided before QEMU ended, or -1 */
 	int64_t ready_deadline, stop_deadline;
@@ -256,44 +254,17 @@ static int qmp_send(struct run *r, const char *cmd)
 	return write_all(r->qmp, line, (size_t)n);
 }
 
-static void qmp_line(struct run *r, const char *line)
-{
-	json_object *o = json_tokener_parse(line), *ev, *data, *reason;
-
-	if (!o)
-		return;
-	if (json_object_object_get_ex(o, "event", &ev)) {
-		const char *name = json_object_get_string(ev);
-
-		log_debug("QMP event %s", name);
-		if (!strcmp(name, "SHUTDOWN") && json_object_object_get_ex(o, "data", &data) &&
-		    json_object_object_get_ex(data, "reason", &reason))
-			snprintf(r->shutdown_reason, sizeof(r->shutdown_reason), "%s",
-			         json_object_get_string(reason));
-	}
-	json_object_put(o);
-}
-
 static void qmp_read(struct run *r)
 {
-	ssize_t n = read(r->qmp, r->qbuf + r->qlen, sizeof(r->qbuf) - 1 - r->qlen);
-	char *nl;
+	uint8_t buf[16384];
+	ssize_t n = read(r->qmp, buf, sizeof(buf));
 
 	if (n <= 0) {
 		close(r->qmp);
 		r->qmp = -1;
 		return;
 	}
-	r->qlen += (size_t)n;
-	r->qbuf[r->qlen] = '\0';
-	while ((nl = strchr(r->qbuf, '\n'))) {
-		*nl = '\0';
-		qmp_line(r, r->qbuf);
-		memmove(r->qbuf, nl + 1, r->qlen - (size_t)(nl + 1 - r->qbuf) + 1);
-		r->qlen -= (size_t)(nl + 1 - r->qbuf);
-	}
-	if (r->qlen == sizeof(r->qbuf) - 1)
-		r->qlen = 0; /* a line that long is not QMP: drop it */
+	qmp_stream_feed(&r->qs, buf, (size_t)n);
 }
 
 static int qmp_connect(struct run *r, struct cerr *err)
@@ -307,6 +278,8 @@ static int qmp_connect(struct run *r, struct cerr *err)
 	r->qmp = fd;
 	/* the greeting, then capabilities negotiation */
 	n = read(fd, greet, sizeof(greet) - 1);
+	if (n > 0)
+		greet[n] = '\0';
 	if (n <= 0 || !strstr(greet, "QMP"))
 		return cerr_setx(err, EPROTO, "QMP socket '%s': no greeting", r->p->qmp);
 	if (qmp_send(r, "qmp_capabilities") < 0)
@@ -347,7 +320,9 @@ static void force_quit(struct run *r)
  *
  * The answer to `json status`: {"ready":true,...} means up. {"ready":false}
  * with an "error", or a boot state cocoon-init marked "failed...", is a guest
- * failure; any other not-ready answer means "still booting": ask again. */
+ * failure; any other not-ready answer means "still booting": ask again.
+ * The answer is the guest's bytes: health_answer_parse() (answer.c) reads
+ * them, and only their escaped excerpt reaches the log. */
 static void health_close(struct run *r)
 {
 	if (r->health >= 0)
@@ -360,10 +335,10 @@ static void health_read(struct run *r)
 {
 	_cleanup_free_ uint8_t *msg = NULL;
 	struct cerr err = CERR_INIT;
-	json_object *o, *ready, *boot, *error;
-	bool failed;
+	char text[160];
+	size_t len = 0;
 
-	if (frame_read(r->health, 1 << 20, 5000, &msg, NULL, &err) < 0) {
+	if (frame_read(r->health, 1 << 20, 5000, &msg, &len, &err) < 0) {
 		health_close(r);
 		return;
 	}
@@ -371,33 +346,27 @@ static void health_read(struct run *r)
 		r->health_pending--;
 	if (r->ready)
 		return; /* an answer to an earlier question, drained */
-	o = json_tokener_parse((const char *)msg);
-	if (!o || !json_object_object_get_ex(o, "ready", &ready)) {
+	answer_excerpt(msg, len, text, sizeof(text));
+	switch (health_answer_parse(msg, len)) {
+	case HEALTH_ANSWER_NOT_OURS:
 		log_debug("ignored an answer on the health channel that is not ours (another "
-		          "peer's question): %.80s",
-		          (const char *)msg);
-		json_object_put(o);
-		return;
-	}
-	if (json_object_get_boolean(ready)) {
+		          "peer's question): %s",
+		          text);
+		break;
+	case HEALTH_ANSWER_READY:
 		r->ready = true;
-		log_info("guest ready %lld ms after QEMU started: %s", (long long)since(r),
-		         (const char *)msg);
-		json_object_put(o);
-		return; /* the connection goes once our questions are answered */
-	}
-	failed = json_object_object_get_ex(o, "error", &error) ||
-	         (json_object_object_get_ex(o, "boot", &boot) &&
-	          !strncmp(json_object_get_string(boot), "failed", 6));
-	if (failed) {
-		log_error("the guest reports it is not ready: %s", (const char *)msg);
+		log_info("guest ready %lld ms after QEMU started: %s", (long long)since(r), text);
+		break; /* the connection goes once our questions are answered */
+	case HEALTH_ANSWER_FAILED:
+		log_error("the guest reports it is not ready: %s", text);
 		r->result = EXIT_GUEST;
 		begin_stop(r, "guest failure");
-	} else {
-		log_debug("guest not ready yet: %s", (const char *)msg);
+		break;
+	case HEALTH_ANSWER_BOOTING:
+		log_debug("guest not ready yet: %s", text);
 		r->health_next = now_ms() + 500;
+		break;
 	}
-	json_object_put(o);
 }
 
 static void health_connect(struct run *r)
@@ -545,16 +514,16 @@ static int outcome(struct run *r)
 	}
 	if (r->result >= 0)
 		return r->result;
-	if (!strcmp(r->shutdown_reason, "guest-shutdown")) {
+	if (!strcmp(r->qs.shutdown_reason, "guest-shutdown")) {
 		log_info("the guest powered off%s", r->stopping ? " after the power button" : "");
 		return EXIT_CLEAN;
 	}
-	if (!strcmp(r->shutdown_reason, "host-qmp-quit") || r->quit_sent) {
+	if (!strcmp(r->qs.shutdown_reason, "host-qmp-quit") || r->quit_sent) {
 		log_error("the guest did not power down: QEMU was quit");
 		return EXIT_GUEST;
 	}
-	if (r->shutdown_reason[0]) {
-		log_error("the guest stopped: %s", r->shutdown_reason);
+	if (r->qs.shutdown_reason[0]) {
+		log_error("the guest stopped: %s", r->qs.shutdown_reason);
 		return EXIT_GUEST;
 	}
 	log_error("QEMU exited without a shutdown event");

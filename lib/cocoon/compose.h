@@ -121,6 +121,22 @@ void compose_spec_free(struct compose_spec *s);
 int compose_ref_parse(const char *ref, bool require_digest, struct compose_ref *out,
                       struct cerr *err);
 
+/* True when rel (a path relative to the spec) is under what the spec hash
+ * leaves out at the top level: runtime/, spec.tree, spec.meta ("./" and
+ * repeated slashes seen through). */
+bool compose_path_unmeasured(const char *rel);
+
+/* The lines of an env_file (len bytes; the spec is measured but still
+ * parsed as untrusted): blank lines and lines starting with '#' (after
+ * leading white space) are skipped, a CR before the line end dropped, each
+ * other line must be NAME=VALUE and goes to add(ctx, line, length). -EINVAL,
+ * naming path and line, for a NUL byte, a line without '=' or with an empty
+ * name, more than COMPOSE_ENV_MAX variables; -ENOMEM when add fails. */
+#define COMPOSE_ENV_MAX 10000
+typedef bool (*compose_env_fn)(void *ctx, const char *line, size_t len);
+int compose_env_parse(const char *path, const char *text, size_t len, compose_env_fn add, void *ctx,
+                      struct cerr *err);
+
 /* True when the normalised reference is in the spec's allowlist. */
 bool compose_image_allowed(const struct compose_spec *s, const struct compose_ref *ref);
 

@@ -385,7 +385,7 @@ static void check_seal(void)
 /* answers the launcher's status request; hold: then waits for the power button */
 static void serve_health(void)
 {
-	char v[64], req[256], reply[256];
+	char v[64], mode[16], req[256], reply[256];
 	int fd = open_vport("health");
 
 	check(fd >= 0, "vport-health-open", fd < 0 ? strerror(errno) : NULL);
@@ -400,8 +400,26 @@ static void serve_health(void)
 	/* testinit.health=stale: first the answer to a question some earlier
 	 * peer of the channel asked (health-client's text status), which the
 	 * launcher must not take for its own */
-	if (!strcmp(param("testinit.health", v, sizeof(v)), "stale"))
+	if (!strcmp(param("testinit.health", mode, sizeof(mode)), "stale"))
 		check(write_frame(fd, "ready: true\nboot: ready\n"), "vport-health-stale", NULL);
+	/* testinit.health=hostile: answers a hostile guest could give, each of
+	 * which the launcher must survive and none of which is "ready": a null
+	 * boot state (it dereferenced NULL on it), a "ready" that is a string,
+	 * terminal escapes meant for the host's console, a second value */
+	if (!strcmp(mode, "hostile")) {
+		static const char *const hostile[] = {
+		    "{\"ready\":false,\"boot\":null}",
+		    "{\"ready\":\"yes\"}",
+		    "{\"ready\":false,\"boot\":\"\x1b]0;owned\x07\x1b[2J\"}",
+		    "\x1b[2J{\"ready\":true}",
+		    "{\"ready\":false}{\"ready\":true}",
+		};
+		bool ok = true;
+
+		for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
+			ok = ok && write_frame(fd, hostile[i]);
+		check(ok, "vport-health-hostile", NULL);
+	}
 	if (failures)
 		snprintf(reply, sizeof(reply), "{\"ready\":false,\"error\":\"%d checks failed\"}",
 		         failures);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """cocoon-init on generated guest trees, one case per run.
 
-usage: init_cases.py COCOON_INIT SEAL_SERVER COCOON_SPEC CASE   (CASE 'list' prints the names)
+usage: init_cases.py [--hostile-rows FILE] COCOON_INIT SEAL_SERVER COCOON_SPEC CASE
+       (CASE 'list' prints the names; with --hostile-rows, a case that is an
+       attack appends its row for `make hostile` to FILE)
 
 Each case builds a guest / in a temporary directory: /proc/cmdline, the spec
 share at /mnt/spec (a spec prepared by the real cocoon-spec), the sim platform
@@ -15,6 +17,7 @@ afterwards. There is no device-mapper here, so the disk is checked with
 activated or mounted); failures are checked by the image's SHA-256.
 """
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -599,6 +602,68 @@ def spec_fifo_refused(d, seal):
     assert not os.path.exists(g.path("/run/cocoon/keys"))
     hostilerows.row("spec share: a FIFO", "cocoon-init step 2 (spec copy)",
                     "nothing measured (no event log), no key fetched; no wait for a writer")
+
+
+# init.h INIT_SPEC_MAX_DIRS
+SPEC_MAX_DIRS = 4096
+
+
+def entries_below(top):
+    n = 0
+    for _, dirs, files in os.walk(top):
+        n += len(dirs) + len(files)
+    return n
+
+
+@case
+@with_seal
+def spec_many_dirs_refused(d, seal):
+    # a hostile share of empty directories (no file at all, so the file bound
+    # never trips): the copy stops at the directory bound, says so, and
+    # leaves the target as it found it
+    g = Guest(d, "g", seal)
+    share = g.path("/mnt/spec")
+    before = entries_below(share)
+    for i in range(SPEC_MAX_DIRS + 200):
+        os.mkdir(os.path.join(share, "d%05d" % i))
+    for i in range(40):
+        os.makedirs(os.path.join(share, "d00000", *["n"] * (i % 8 + 1), str(i)), exist_ok=True)
+    t0 = time.monotonic()
+    g.run()
+    took = time.monotonic() - t0
+    g.assert_failed("spec", "more than %d directories" % SPEC_MAX_DIRS)
+    assert not os.path.exists(g.path("/var/log/tdx-attestation.log")), "measured anyway"
+    left = entries_below(g.path("/spec"))
+    assert left == 0, "%d entries left in /spec after the refusal" % left
+    assert entries_below(share) == before + SPEC_MAX_DIRS + 200 + 40 + 8, "the share was changed"
+    print("spec_many_dirs_refused: %d directories refused in %.2f s, /spec empty"
+          % (SPEC_MAX_DIRS + 248, took))
+    hostilerows.row("spec share of %d empty directories (inode exhaustion of /spec)"
+                    % (SPEC_MAX_DIRS + 248),
+                    "cocoon-init spec copy (INIT_SPEC_MAX_DIRS %d)" % SPEC_MAX_DIRS,
+                    "/spec empty after the refusal, share unchanged, nothing measured "
+                    "(no event log)")
+
+
+@case
+@with_seal
+def spec_dirs_at_the_bound_accepted(d, seal):
+    # exactly INIT_SPEC_MAX_DIRS directories below the root (the prepared
+    # spec's own count included) are copied and the guest comes up
+    g = Guest(d, "g", seal)
+    share = g.path("/mnt/spec")
+    have = sum(len(dirs) for _, dirs, _ in os.walk(share))
+    for i in range(SPEC_MAX_DIRS - have):
+        os.mkdir(os.path.join(share, "d%05d" % i))
+    g.run()
+    assert g.result.returncode == 0, g.result.stderr
+    assert sum(len(dirs) for _, dirs, _ in os.walk(g.path("/spec"))) == SPEC_MAX_DIRS
+    # the fake workload ends (writing its exit status beside the tree) before
+    # the big tree is removed
+    rc = os.path.join(d, "g-workload.rc")
+    end = time.monotonic() + 20
+    while not os.path.exists(rc) and time.monotonic() < end:
+        time.sleep(0.1)
 
 
 @case

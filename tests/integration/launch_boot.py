@@ -18,12 +18,21 @@ Cases:
   stale-health-answer  before its answer the guest sends one meant for an
                    earlier peer of the health channel (a text status): the
                    launcher ignores it, sees the guest ready, exits 0.
+  hostile-health-answer  before its answer the guest sends hostile ones
+                   ({"ready":false,"boot":null}, a string "ready", terminal
+                   escapes, two values in one frame): the launcher survives
+                   them, takes none for ready, logs them escaped, sees the
+                   guest ready, exits 0.
+
+--hostile-rows FILE (anywhere on the command line): the hostile case appends
+its row for `make hostile` to FILE (tests/hostile, one JSON object a line).
 
 QEMU missing is a failure, not a skip: `make test` installs it
 (scripts/install-deps.sh vm). The kernel and the virtiofsd root are cached
 under $COCOON_TEST_CACHE (~/.cache/cocoon-test).
 """
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -39,7 +48,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.join(HERE, "..", "guest")
 CASES = ["boot-9p", "boot-virtiofs", "sigkill-qemu", "sigterm", "guest-failure",
-         "stale-health-answer"]
+         "stale-health-answer", "hostile-health-answer"]
 
 
 def fetch(what):
@@ -100,7 +109,18 @@ def seal_peer(path, got):
     return srv
 
 
+def hostile_rows(argv):
+    """takes --hostile-rows FILE out of argv; returns FILE or None"""
+    if "--hostile-rows" not in argv:
+        return None
+    i = argv.index("--hostile-rows")
+    path = argv[i + 1]
+    del argv[i:i + 2]
+    return path
+
+
 def main():
+    rows = hostile_rows(sys.argv)
     launcher, cocoon_spec, testinit, case = sys.argv[1:5]
     if case == "list":
         print("\n".join(CASES))
@@ -111,9 +131,19 @@ def main():
     kdir = fetch("kernel")
     t = tempfile.mkdtemp(prefix="lb.", dir="/tmp")
     try:
-        sys.exit(run_case(launcher, cocoon_spec, testinit, case, kdir, t))
+        res = run_case(launcher, cocoon_spec, testinit, case, kdir, t)
     finally:
         shutil.rmtree(t, ignore_errors=True)
+    if rows and case == "hostile-health-answer":
+        with open(rows, "a") as f:
+            f.write(json.dumps({
+                "attack": "hostile guest: health answers {\"ready\":false,\"boot\":null}, "
+                          "a string \"ready\", terminal escapes, two values in a frame",
+                "stopped_by": "cocoon-launch (health_answer_parse, answer.c)",
+                "untouched": "cocoon-launch: alive, none taken for ready, log escaped, "
+                             "exit 0 after the real answer" if res == 0 else str(res),
+                "ok": res == 0}) + "\n")
+    sys.exit(res)
 
 
 def run_case(launcher, cocoon_spec, testinit, case, kdir, t):
@@ -145,13 +175,15 @@ def run_case(launcher, cocoon_spec, testinit, case, kdir, t):
         append += " testinit.hold=1"
     if case == "stale-health-answer":
         append += " testinit.health=stale"
+    if case == "hostile-health-answer":
+        append += " testinit.health=hostile"
     args = [launcher, "--dev", "--accel", "tcg", "--transport", "vport",
             "--image-dir", img, "--cmdline", "console=ttyS0 panic=-1 loglevel=1",
             "--append", append, "--spec", spec, "--data", data,
             "--persistent", os.path.join(t, "persistent.img"), "--persistent-size", "64M",
             "--memory", "512M", "--cpus", "1", "--run-dir", run_dir,
             "--seal", "unix:" + seal_sock, "--ready-timeout", "60", "--stop-timeout", "20"]
-    env = dict(os.environ, COCOON_LOG_LEVEL="info")
+    env = dict(os.environ, COCOON_LOG_LEVEL="debug" if case.startswith("hostile") else "info")
     if case == "boot-virtiofs":
         env["VIRTIOFSD_ROOT"] = fetch("virtiofsd")
         args += ["--fs", "virtiofs", "--virtiofsd", os.path.join(GUEST, "virtiofsd-chroot.sh")]
@@ -229,7 +261,8 @@ def run_case(launcher, cocoon_spec, testinit, case, kdir, t):
             if int(st.rsplit(")", 1)[1].split()[1]) == p.pid:
                 return f"process {pid} of the launcher still runs"
 
-    if case in ("boot-9p", "boot-virtiofs", "sigterm", "stale-health-answer"):
+    if case in ("boot-9p", "boot-virtiofs", "sigterm", "stale-health-answer",
+                "hostile-health-answer"):
         want = 0
         fails = [x for x in lines if "TESTINIT: FAIL" in x]
         if fails:
@@ -241,6 +274,16 @@ def run_case(launcher, cocoon_spec, testinit, case, kdir, t):
                 return f"check {name} did not pass"
         if case == "stale-health-answer" and "TESTINIT: PASS vport-health-stale" not in out:
             return "the guest did not send the stale answer"
+        if case == "hostile-health-answer":
+            if "TESTINIT: PASS vport-health-hostile" not in out:
+                return "the guest did not send the hostile answers"
+            launcher_lines = [x for x in lines if x.startswith("cocoon-launch:")]
+            if any("\x1b" in x or "\x07" in x for x in launcher_lines):
+                return "a terminal escape of the guest reached the launcher's log unescaped"
+            if not any("\\x1b]0;owned" in x for x in launcher_lines):
+                return "the hostile answers were not logged (escaped)"
+            if sum("guest not ready yet" in x for x in launcher_lines) != 2:
+                return "expected two not-ready answers (boot null, the escapes)"
         if case == "boot-virtiofs" and "TESTINIT: PASS spec-host-readonly" not in out:
             return "virtiofsd let the guest write to the spec"
         if "guest ready" not in out:

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <json-c/json.h>
 #include <unistd.h>
 
@@ -324,6 +325,99 @@ static void env_file_rules(void **state)
 	one(SVC "    env_file: /etc/passwd\n", 4, "services.web.env_file", "relative");
 	one(SVC "    env_file: [a.env, ../x.env]\n", 4, "services.web.env_file[1]", "leaves");
 	ok(SVC "    env_file: [a.env, {path: b.env, required: false}]\n");
+	/* what the spec hash leaves out (runtime/, spec.tree, spec.meta at the top)
+	 * is the host's to change: never an env_file, however it is spelled */
+	one(SVC "    env_file: runtime/app.env\n", 4, "services.web.env_file",
+	    "not covered by the spec hash");
+	one(SVC "    env_file: ./runtime/app.env\n", 4, "services.web.env_file", "runtime/");
+	one(SVC "    env_file: \".//./runtime//app.env\"\n", 4, "services.web.env_file",
+	    "runtime/");
+	one(SVC "    env_file: [a.env, {path: spec.meta}]\n", 4, "services.web.env_file[1]",
+	    "not covered");
+	one(SVC "    env_file: spec.tree\n", 4, "services.web.env_file", "not covered");
+	/* only the top-level names: these are hashed like any file */
+	ok(SVC "    env_file: [runtime.env, sub/runtime/app.env, ./runtimes/a, spec.tree.env]\n");
+}
+
+/* A real spec directory with runtime/app.env in it: refused though the file
+ * is there and regular; the same file beside docker-compose.yml is read. */
+static void env_file_runtime_dir(void **state)
+{
+	char dir[] = "/tmp/test_compose_XXXXXX", path[128];
+	const char *y = SVC "    env_file: runtime/app.env\n";
+	struct compose_spec s;
+	struct cerr err = CERR_INIT;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/runtime", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/runtime/app.env", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_true(write(fd, "E=host\n", 7) == 7);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/docker-compose.yml", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_true(write(fd, y, strlen(y)) == (ssize_t)strlen(y));
+	close(fd);
+	assert_int_equal(compose_load_dir(dir, NULL, &s, &err), -EINVAL);
+	if (!strstr(err.msg, "runtime/app.env") || !strstr(err.msg, "not covered by the spec hash"))
+		fail_msg("%s", err.msg);
+	snprintf(path, sizeof(path), "%s/runtime/app.env", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/runtime", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/docker-compose.yml", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+struct envs {
+	char v[8][32];
+	size_t n;
+};
+
+static bool env_collect(void *ctx, const char *line, size_t len)
+{
+	struct envs *e = ctx;
+
+	if (e->n == 8)
+		return false;
+	snprintf(e->v[e->n++], sizeof(e->v[0]), "%.*s", (int)len, line);
+	return true;
+}
+
+static int env_parse(const char *text, size_t len, struct envs *e, struct cerr *err)
+{
+	memset(e, 0, sizeof(*e));
+	*err = (struct cerr)CERR_INIT;
+	return compose_env_parse("app.env", text, len, env_collect, e, err);
+}
+
+static void env_file_lines(void **state)
+{
+	static const char nul[] = "A=1\0B=2\n";
+	const char *ok_text = "# c\n\n  A=1\r\nB=x\ry\nC=\n\tD==\n";
+	struct cerr err;
+	struct envs e;
+
+	(void)state;
+	assert_int_equal(env_parse(ok_text, strlen(ok_text), &e, &err), 0);
+	assert_int_equal(e.n, 4);
+	assert_string_equal(e.v[0], "A=1");    /* leading space and the CR of CRLF go */
+	assert_string_equal(e.v[1], "B=x\ry"); /* a CR inside a value stays */
+	assert_string_equal(e.v[2], "C=");
+	assert_string_equal(e.v[3], "D==");
+	/* a NUL used to end the file there, silently dropping the rest */
+	assert_int_equal(env_parse(nul, sizeof(nul) - 1, &e, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "NUL byte at offset 3"));
+	assert_int_equal(env_parse("A=1\nNAME\n", 9, &e, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "app.env' line 2: no '='"));
+	assert_int_equal(env_parse("=x", 2, &e, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no name"));
+	assert_int_equal(env_parse("", 0, &e, &err), 0);
+	assert_int_equal(e.n, 0);
 }
 
 static void top_level_rules(void **state)
@@ -600,6 +694,8 @@ int main(void)
 	    cmocka_unit_test(gpu_rules),
 	    cmocka_unit_test(misc_service_keys),
 	    cmocka_unit_test(env_file_rules),
+	    cmocka_unit_test(env_file_runtime_dir),
+	    cmocka_unit_test(env_file_lines),
 	    cmocka_unit_test(top_level_rules),
 	    cmocka_unit_test(x_cocoon_rules),
 	    cmocka_unit_test(every_problem_listed),
