@@ -26,46 +26,8 @@
 #include <openssl/x509_vfy.h>
 
 #include "cocoon/buf.h"
+#include "cocoon/nvmlabi.h"
 #include "cocoon/util.h"
-
-/* ---- nvml.h (580) ---- */
-typedef int nvmlReturn_t;
-typedef struct nvmlDevice_st *nvmlDevice_t;
-
-typedef struct {
-	unsigned int environment, ccFeature, devToolsMode;
-} nvmlConfComputeSystemState_t;
-
-typedef struct {
-	unsigned int version;
-	unsigned int environment, ccFeature, devToolsMode, multiGpuMode;
-} nvmlSystemConfComputeSettings_v1_t;
-#define NVML_SETTINGS_V1 ((unsigned int)(sizeof(nvmlSystemConfComputeSettings_v1_t) | (1u << 24)))
-
-#define NVML_GPU_CERT_CHAIN_SIZE 0x1000
-#define NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE 0x1400
-typedef struct {
-	unsigned int certChainSize;
-	unsigned int attestationCertChainSize;
-	unsigned char certChain[NVML_GPU_CERT_CHAIN_SIZE];
-	unsigned char attestationCertChain[NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE];
-} nvmlConfComputeGpuCertificate_t;
-
-#define NVML_CC_GPU_CEC_NONCE_SIZE 0x20
-#define NVML_CC_GPU_ATTESTATION_REPORT_SIZE 0x2000
-#define NVML_CC_GPU_CEC_ATTESTATION_REPORT_SIZE 0x1000
-typedef struct {
-	unsigned int isCecAttestationReportPresent;
-	unsigned int attestationReportSize;
-	unsigned int cecAttestationReportSize;
-	unsigned char nonce[NVML_CC_GPU_CEC_NONCE_SIZE];
-	unsigned char attestationReport[NVML_CC_GPU_ATTESTATION_REPORT_SIZE];
-	unsigned char cecAttestationReport[NVML_CC_GPU_CEC_ATTESTATION_REPORT_SIZE];
-} nvmlConfComputeGpuAttestationReport_t;
-
-_Static_assert(sizeof(nvmlConfComputeGpuCertificate_t) == 8 + 0x1000 + 0x1400, "nvml.h layout");
-_Static_assert(sizeof(nvmlConfComputeGpuAttestationReport_t) == 12 + 32 + 0x2000 + 0x1000,
-               "nvml.h layout");
 
 struct nvml {
 	void *h;
@@ -258,13 +220,15 @@ static void verdict(struct gpuattest_verdict *v, const char *reason, const char 
     __attribute__((format(printf, 3, 4)));
 static void verdict(struct gpuattest_verdict *v, const char *reason, const char *fmt, ...)
 {
+	char why[sizeof(v->why)];
 	va_list ap;
 
 	v->pass = !strcmp(reason, "pass");
 	snprintf(v->reason, sizeof(v->reason), "%s", reason);
 	va_start(ap, fmt);
-	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap); /* fmt's arguments may be v->why itself */
 	va_end(ap);
+	memcpy(v->why, why, sizeof(why));
 }
 
 /* SHA-384 over "cocoon-gpu-evidence-v1", then the nonce, the chain and the
