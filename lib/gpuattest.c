@@ -106,8 +106,8 @@ int gpuattest_collect(const char *lib, struct gpuattest_evidence *ev, struct cer
 	*(void **)&n.report = sym(n.h, "nvmlDeviceGetConfComputeGpuAttestationReport");
 	if (!n.init || !n.shutdown || !n.count || !n.by_index) {
 		dlclose(n.h);
-		return cerr_setx(err, ENOENT, "'%s' lacks nvmlInit_v2 or the device calls: not NVML",
-		                 lib);
+		return cerr_setx(err, ENOENT,
+		                 "'%s' lacks nvmlInit_v2 or the device calls: not NVML", lib);
 	}
 	ev->init_rc = n.init();
 	if (ev->init_rc != GPUATTEST_NVML_SUCCESS) {
@@ -280,14 +280,16 @@ static int split_chain(const uint8_t *chain, size_t len, STACK_OF(X509) * out, c
 		if (sk_X509_num(out) >= 8 || !sk_X509_push(out, x)) {
 			X509_free(x);
 			BIO_free(b);
-			snprintf(why, why_len, "the certificate chain has more than 8 certificates");
+			snprintf(why, why_len,
+			         "the certificate chain has more than 8 certificates");
 			return -EBADMSG;
 		}
 	}
 	ERR_clear_error();
 	BIO_free(b);
 	if (sk_X509_num(out) == 0) {
-		snprintf(why, why_len, "the attestation certificate chain holds no PEM certificate");
+		snprintf(why, why_len,
+		         "the attestation certificate chain holds no PEM certificate");
 		return -EBADMSG;
 	}
 	return 0;
@@ -329,10 +331,11 @@ static int check_chain(const uint8_t *chain, size_t len, const char *root_pem, E
 	if (X509_verify_cert(ctx) != 1) {
 		int e = X509_STORE_CTX_get_error(ctx);
 
-		snprintf(why, why_len,
-		         "the certificate chain does not verify to the pinned NVIDIA Device Identity "
-		         "root: %s (certificate %d of the chain)",
-		         X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
+		snprintf(
+		    why, why_len,
+		    "the certificate chain does not verify to the pinned NVIDIA Device Identity "
+		    "root: %s (certificate %d of the chain)",
+		    X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
 		r = -EPERM;
 		goto out;
 	}
@@ -391,8 +394,7 @@ struct meas {
 
 /* Parses the report's layout (see the header); fills the measurements. */
 static int parse_report(const uint8_t *p, size_t n, const uint8_t nonce[GPUATTEST_NONCE_LEN],
-                        struct meas *m, size_t *n_m, char *why, size_t why_len,
-                        const char **reason)
+                        struct meas *m, size_t *n_m, char *why, size_t why_len, const char **reason)
 {
 	struct rbuf r, rec;
 	const uint8_t *got_nonce;
@@ -457,7 +459,8 @@ static int parse_report(const uint8_t *p, size_t n, const uint8_t nonce[GPUATTES
 			return -EBADMSG;
 		}
 		if (*n_m >= GPUATTEST_MAX_MEAS) {
-			snprintf(why, why_len, "more than %d measurement blocks", GPUATTEST_MAX_MEAS);
+			snprintf(why, why_len, "more than %d measurement blocks",
+			         GPUATTEST_MAX_MEAS);
 			return -EBADMSG;
 		}
 		m[(*n_m)++] = (struct meas){idx, val, vsize};
@@ -497,8 +500,9 @@ static void check_gpu(const struct gpuattest_gpu *g, const struct gpuattest_poli
 		        gpuattest_nvml_rc_name(g->report_rc), g->report_rc);
 		return;
 	}
-	r = check_chain(g->chain, g->chain_len, pol->root_pem ? pol->root_pem : gpuattest_nvidia_root,
-	                &key, v->why, sizeof(v->why));
+	r = check_chain(g->chain, g->chain_len,
+	                pol->root_pem ? pol->root_pem : gpuattest_nvidia_root, &key, v->why,
+	                sizeof(v->why));
 	if (r < 0) {
 		verdict(v, "chain", "%s", v->why);
 		return;
@@ -539,8 +543,8 @@ static void check_gpu(const struct gpuattest_gpu *g, const struct gpuattest_poli
 		if (!ok) {
 			char hex[2 * GPUATTEST_MAX_VALUE + 1];
 
-			hex_encode(got->value, got->len > GPUATTEST_MAX_VALUE ? GPUATTEST_MAX_VALUE
-			                                                      : got->len,
+			hex_encode(got->value,
+			           got->len > GPUATTEST_MAX_VALUE ? GPUATTEST_MAX_VALUE : got->len,
 			           hex);
 			verdict(v, "measurement",
 			        "measurement %u is %s, none of the reference's values", idx, hex);
@@ -548,7 +552,8 @@ static void check_gpu(const struct gpuattest_gpu *g, const struct gpuattest_poli
 		}
 	}
 	verdict(v, "pass", "chain, signature and nonce verified; %zu measurement%s%s", n_m,
-	        n_m == 1 ? "" : "s", pol->ref ? ", all the reference's matched" : " (no reference given)");
+	        n_m == 1 ? "" : "s",
+	        pol->ref ? ", all the reference's matched" : " (no reference given)");
 }
 
 int gpuattest_verify(const struct gpuattest_evidence *ev, const struct gpuattest_policy *pol,
@@ -702,8 +707,9 @@ int gpuattest_ref_parse(const char *text, size_t len, const char *name, struct g
 			}
 		size_t nv = json_object_array_length(vals);
 		if (nv == 0 || nv > GPUATTEST_MAX_ALTS) {
-			r = cerr_setx(err, EINVAL, "%s: measurements[%zu].values needs 1..%d values",
-			              name, i, GPUATTEST_MAX_ALTS);
+			r = cerr_setx(err, EINVAL,
+			              "%s: measurements[%zu].values needs 1..%d values", name, i,
+			              GPUATTEST_MAX_ALTS);
 			goto out;
 		}
 		ref->m[ref->n].index = (unsigned)index;
@@ -715,10 +721,11 @@ int gpuattest_ref_parse(const char *text, size_t len, const char *name, struct g
 			if (!json_object_is_type(v, json_type_string) || sl == 0 || sl % 2 ||
 			    sl / 2 > GPUATTEST_MAX_VALUE ||
 			    hex_decode(s, ref->m[ref->n].value[a], sl / 2) < 0) {
-				r = cerr_setx(err, EINVAL,
-				              "%s: measurements[%zu].values[%zu] is not 1..%d bytes of "
-				              "hex",
-				              name, i, a, GPUATTEST_MAX_VALUE);
+				r = cerr_setx(
+				    err, EINVAL,
+				    "%s: measurements[%zu].values[%zu] is not 1..%d bytes of "
+				    "hex",
+				    name, i, a, GPUATTEST_MAX_VALUE);
 				goto out;
 			}
 			ref->m[ref->n].len[a] = sl / 2;

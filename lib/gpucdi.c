@@ -17,24 +17,16 @@
 
 #include "cocoon/util.h"
 
-static const char *const default_lib_dirs[] = {
-    "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu/nvidia/current", "/usr/lib64",
-    "/usr/local/nvidia/lib64", NULL};
+static const char *const default_lib_dirs[] = {"/usr/lib/x86_64-linux-gnu",
+                                               "/usr/lib/x86_64-linux-gnu/nvidia/current",
+                                               "/usr/lib64", "/usr/local/nvidia/lib64", NULL};
 static const char *const default_bin_dirs[] = {"/usr/bin", "/usr/local/nvidia/bin", NULL};
 
 /* compute and management libraries, no graphics */
-static const char *const libs[] = {"libcuda",
-                                   "libnvidia-ml",
-                                   "libnvidia-ptxjitcompiler",
-                                   "libnvidia-nvvm",
-                                   "libnvidia-gpucomp",
-                                   "libnvidia-cfg",
-                                   "libnvidia-allocator",
-                                   "libnvidia-opencl",
-                                   "libcudadebugger",
-                                   "libnvidia-pkcs11",
-                                   "libnvidia-pkcs11-openssl3",
-                                   NULL};
+static const char *const libs[] = {
+    "libcuda",           "libnvidia-ml",     "libnvidia-ptxjitcompiler",  "libnvidia-nvvm",
+    "libnvidia-gpucomp", "libnvidia-cfg",    "libnvidia-allocator",       "libnvidia-opencl",
+    "libcudadebugger",   "libnvidia-pkcs11", "libnvidia-pkcs11-openssl3", NULL};
 static const char *const bins[] = {"nvidia-smi", "nvidia-debugdump", "nvidia-cuda-mps-control",
                                    "nvidia-cuda-mps-server", NULL};
 static const char *const ctl_nodes[] = {"/dev/nvidiactl", "/dev/nvidia-uvm",
@@ -131,8 +123,8 @@ static int scan_libs(struct gen *g, const char *dir, const char *cdir, struct ce
 		char abs[PATH_MAX], real[PATH_MAX], cpath[PATH_MAX];
 		const char *name = lib_match(de->d_name), *base;
 
-		if (!name || (size_t)snprintf(abs, sizeof(abs), "%s/%s", dir, de->d_name) >=
-		                 sizeof(abs))
+		if (!name ||
+		    (size_t)snprintf(abs, sizeof(abs), "%s/%s", dir, de->d_name) >= sizeof(abs))
 			continue;
 		if (!resolve(g, abs, real))
 			continue;

@@ -51,13 +51,24 @@ static void usage(FILE *f)
 	        "Exit status: 0 verified / written, 1 refused, 2 usage error, 3 system error.\n");
 }
 
+/* -h (0 after the usage on stdout) or anything else (usage error) */
+static int other_option(int c)
+{
+	usage(c == 'h' ? stdout : stderr);
+	return c == 'h' ? 0 : EXIT_USAGE;
+}
+
 static int attest(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"count", required_argument, NULL, 'c'},    {"reference", required_argument, NULL, 'r'},
-	    {"nvml", required_argument, NULL, 'n'},     {"root-pem", required_argument, NULL, 'R'},
-	    {"evidence-out", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	    {"count", required_argument, NULL, 'c'},
+	    {"reference", required_argument, NULL, 'r'},
+	    {"nvml", required_argument, NULL, 'n'},
+	    {"root-pem", required_argument, NULL, 'R'},
+	    {"evidence-out", required_argument, NULL, 'e'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *lib = GPUATTEST_NVML_LIB, *ref_path = NULL, *root_path = NULL, *ev_out = NULL;
 	_cleanup_free_ char *root_pem = NULL, *ref_text = NULL, *ev_json = NULL;
@@ -97,18 +108,12 @@ static int attest(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return other_option(c);
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return other_option('?');
 	if (root_path) {
 		if (read_file(root_path, 1 << 16, &root_pem, &len, &err) < 0) {
 			log_cerr(&err);
@@ -149,7 +154,8 @@ static int attest(int argc, char **argv)
 		json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
 		json_object_object_add(o, "driver", json_object_new_string(ev.driver));
 		json_object_object_add(o, "gpus_found", json_object_new_int((int)ev.count));
-		json_object_object_add(o, "gpus_expected", json_object_new_int((int)pol.expected_count));
+		json_object_object_add(o, "gpus_expected",
+		                       json_object_new_int((int)pol.expected_count));
 		if (r < 0)
 			json_object_object_add(o, "error", json_object_new_string(verr.msg));
 		if (res.reason[0])
@@ -159,7 +165,8 @@ static int attest(int argc, char **argv)
 			char ev_msg[512];
 
 			json_object_object_add(g, "uuid", json_object_new_string(ev.gpu[i].uuid));
-			json_object_object_add(g, "verdict", json_object_new_string(res.v[i].reason));
+			json_object_object_add(g, "verdict",
+			                       json_object_new_string(res.v[i].reason));
 			json_object_object_add(g, "detail", json_object_new_string(res.v[i].why));
 			if (gpuattest_event(&ev, &res, i, ev_msg, sizeof(ev_msg), &err) == 0)
 				json_object_object_add(g, "event", json_object_new_string(ev_msg));
@@ -179,7 +186,8 @@ static int attest(int argc, char **argv)
 		       gpuattest_nvml_rc_name(ev.settings_rc), ev.settings_rc, ev.s_environment,
 		       ev.s_cc_feature, ev.s_devtools, ev.s_multigpu);
 		for (size_t i = 0; i < ev.n_gpu; i++)
-			printf("GPU %zu %s: certificate %s (%d), %zu bytes; report %s (%d), %zu bytes\n",
+			printf("GPU %zu %s: certificate %s (%d), %zu bytes; report %s (%d), %zu "
+			       "bytes\n",
 			       i, ev.gpu[i].uuid, gpuattest_nvml_rc_name(ev.gpu[i].cert_rc),
 			       ev.gpu[i].cert_rc, ev.gpu[i].chain_len,
 			       gpuattest_nvml_rc_name(ev.gpu[i].report_rc), ev.gpu[i].report_rc,
@@ -204,8 +212,10 @@ static int attest(int argc, char **argv)
 static int cdi(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"root", required_argument, NULL, 'r'},    {"lib-dir", required_argument, NULL, 'l'},
-	    {"bin-dir", required_argument, NULL, 'b'}, {"help", no_argument, NULL, 'h'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"lib-dir", required_argument, NULL, 'l'},
+	    {"bin-dir", required_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *libs[17] = {0}, *bins[17] = {0};
@@ -232,18 +242,12 @@ static int cdi(int argc, char **argv)
 			else
 				bins[nb++] = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return other_option(c);
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return other_option('?');
 	o.lib_dirs = nl ? libs : NULL;
 	o.bin_dirs = nb ? bins : NULL;
 	if (gpucdi_spec(&o, &out, &err) < 0) {

@@ -43,9 +43,9 @@
 #define GPUATTEST_NONCE_LEN 32
 #define GPUATTEST_SIG_LEN 96 /* ECDSA P-384, r || s */
 #define GPUATTEST_REQ_LEN 37
-#define GPUATTEST_MAX_MEAS 64   /* measurement indexes 1..64 */
-#define GPUATTEST_MAX_VALUE 64  /* bytes of one measurement value */
-#define GPUATTEST_MAX_ALTS 8    /* accepted values per index */
+#define GPUATTEST_MAX_MEAS 64  /* measurement indexes 1..64 */
+#define GPUATTEST_MAX_VALUE 64 /* bytes of one measurement value */
+#define GPUATTEST_MAX_ALTS 8   /* accepted values per index */
 #define GPUATTEST_REF_MAX (1u << 20)
 
 /* NVML values (nvml.h, driver 580) */
@@ -115,8 +115,9 @@ struct gpuattest_verdict {
 };
 
 struct gpuattest_result {
-	bool pass;         /* every GPU passed and the system checks held */
-	char reason[16];   /* system refusal: "cc-off", "devtools", "cc-sim", "count", "nvml"; or "" */
+	bool pass; /* every GPU passed and the system checks held */
+	char
+	    reason[16]; /* system refusal: "cc-off", "devtools", "cc-sim", "count", "nvml"; or "" */
 	bool gpus_checked; /* the per-GPU verdicts below are filled */
 	struct gpuattest_verdict v[GPUATTEST_MAX_GPUS];
 	size_t n;

@@ -30,11 +30,11 @@
 #define GPUCDI_MAX_ENTRIES 512
 
 struct gpucdi_opts {
-	const char *root;               /* "" or NULL for / */
-	const char *const *lib_dirs;    /* NULL-terminated; NULL: the defaults */
-	const char *const *bin_dirs;    /* NULL-terminated; NULL: the defaults */
-	const char *container_lib_dir;  /* NULL: /usr/lib/x86_64-linux-gnu */
-	const char *container_bin_dir;  /* NULL: /usr/bin */
+	const char *root;              /* "" or NULL for / */
+	const char *const *lib_dirs;   /* NULL-terminated; NULL: the defaults */
+	const char *const *bin_dirs;   /* NULL-terminated; NULL: the defaults */
+	const char *container_lib_dir; /* NULL: /usr/lib/x86_64-linux-gnu */
+	const char *container_bin_dir; /* NULL: /usr/bin */
 };
 
 /* The spec as JSON (malloc'ed). -ENODEV naming what is missing when there is

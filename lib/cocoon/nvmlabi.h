@@ -56,7 +56,8 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *dev
 nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length);
 nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device,
                                                     nvmlConfComputeGpuCertificate_t *gpuCert);
-nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(
-    nvmlDevice_t device, nvmlConfComputeGpuAttestationReport_t *gpuAtstReport);
+nvmlReturn_t
+nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device,
+                                             nvmlConfComputeGpuAttestationReport_t *gpuAtstReport);
 
 #endif

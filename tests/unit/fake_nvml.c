@@ -132,13 +132,13 @@ EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char *u, unsigned int n)
 }
 
 EXPORT nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t d,
-                                                            nvmlConfComputeGpuCertificate_t *c)
+                                                           nvmlConfComputeGpuCertificate_t *c)
 {
 	json_object *o = get(gpu(d), "certificate");
 
-	c->attestationCertChainSize = (unsigned)unhex(
-	    json_object_get_string(get(o, "attestationCertChain")), c->attestationCertChain,
-	    sizeof(c->attestationCertChain));
+	c->attestationCertChainSize =
+	    (unsigned)unhex(json_object_get_string(get(o, "attestationCertChain")),
+	                    c->attestationCertChain, sizeof(c->attestationCertChain));
 	return rc_of(o);
 }
 
@@ -175,8 +175,8 @@ static size_t build_report(json_object *sign, const unsigned char nonce[32], uns
 	rec = out + n + 3;
 	for (size_t i = 0; i < json_object_array_length(meas); i++) {
 		unsigned char v[64];
-		size_t vl = unhex(json_object_get_string(json_object_array_get_idx(meas, i)), v,
-		                  sizeof(v));
+		size_t vl =
+		    unhex(json_object_get_string(json_object_array_get_idx(meas, i)), v, sizeof(v));
 
 		rec[rl++] = (unsigned char)(i + 1);
 		rec[rl++] = 0x01;
@@ -191,7 +191,10 @@ static size_t build_report(json_object *sign, const unsigned char nonce[32], uns
 	memset(out + n, 0x5a, 32); /* the responder's nonce */
 	n += 32;
 	n += put_u16(out + n, 8);
-	memcpy(out + n, "\x03\x00\x04\x00" "580.", 8); /* a driver-version field */
+	memcpy(out + n,
+	       "\x03\x00\x04\x00"
+	       "580.",
+	       8); /* a driver-version field */
 	n += 8;
 	/* ECDSA P-384 over SHA-384 of request || response-so-far, as r || s */
 	EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key);
@@ -218,10 +221,11 @@ EXPORT nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(
 	json_object *g = gpu(d), *o = get(g, "report"), *sign = get(g, "sign");
 
 	if (sign)
-		r->attestationReportSize = (unsigned)build_report(sign, r->nonce, r->attestationReport);
+		r->attestationReportSize =
+		    (unsigned)build_report(sign, r->nonce, r->attestationReport);
 	else
-		r->attestationReportSize = (unsigned)unhex(
-		    json_object_get_string(get(o, "attestationReport")), r->attestationReport,
-		    sizeof(r->attestationReport));
+		r->attestationReportSize =
+		    (unsigned)unhex(json_object_get_string(get(o, "attestationReport")),
+		                    r->attestationReport, sizeof(r->attestationReport));
 	return sign ? 0 : rc_of(o);
 }

@@ -78,7 +78,8 @@ static X509 *cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_
 	X509_set_subject_name(c, n);
 	X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : n);
 	X509_set_pubkey(c, key);
-	ext(c, issuer ? issuer : c, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	ext(c, issuer ? issuer : c, NID_basic_constraints,
+	    ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
 	ext(c, issuer ? issuer : c, NID_key_usage,
 	    ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
 	ext(c, issuer ? issuer : c, NID_subject_key_identifier, "hash");
@@ -117,7 +118,8 @@ static int pki_setup(void **state)
 	pki.root = cert("test Device Identity CA", pki.root_key, NULL, pki.root_key, true, 1);
 	pki.mid = cert("test GH100 provisioner", pki.mid_key, pki.root, pki.root_key, true, 2);
 	pki.leaf = cert("test GH100 attestation", pki.leaf_key, pki.mid, pki.mid_key, false, 3);
-	pki.other_root = cert("test Device Identity CA", pki.other_key, NULL, pki.other_key, true, 1);
+	pki.other_root =
+	    cert("test Device Identity CA", pki.other_key, NULL, pki.other_key, true, 1);
 	pki.other_leaf =
 	    cert("test GH100 attestation", pki.leaf_key, pki.other_root, pki.other_key, false, 4);
 	pki.root_pem = pem_of(&pki.root, 1);
@@ -245,8 +247,8 @@ static void use_fixture(const struct gen *g, char path[64])
 static int gate(const struct gen *g, unsigned expected, const struct gpuattest_ref *ref,
                 struct gpuattest_evidence *ev, struct gpuattest_result *res, struct cerr *err)
 {
-	struct gpuattest_policy pol = {.expected_count = expected, .root_pem = pki.root_pem,
-	                               .ref = ref};
+	struct gpuattest_policy pol = {
+	    .expected_count = expected, .root_pem = pki.root_pem, .ref = ref};
 	char path[64];
 	int r;
 
@@ -461,11 +463,15 @@ static void test_reference_measurements(void **state)
 static void test_reference_parse_refusals(void **state)
 {
 	static const char *const bad[] = {
-	    "", "[]", "{\"measurements\": []}", "{\"measurements\": [{\"index\": 0, \"values\": [\"00\"]}]}",
+	    "",
+	    "[]",
+	    "{\"measurements\": []}",
+	    "{\"measurements\": [{\"index\": 0, \"values\": [\"00\"]}]}",
 	    "{\"measurements\": [{\"index\": 1, \"values\": [\"0\"]}]}",
 	    "{\"measurements\": [{\"index\": 1, \"values\": [\"zz\"]}]}",
 	    "{\"measurements\": [{\"index\": 1, \"values\": []}]}",
-	    "{\"measurements\": [{\"index\": 1, \"values\": [\"00\"]}, {\"index\": 1, \"values\": [\"00\"]}]}",
+	    "{\"measurements\": [{\"index\": 1, \"values\": [\"00\"]}, {\"index\": 1, \"values\": "
+	    "[\"00\"]}]}",
 	    "{\"measurements\": [{\"index\": 1, \"values\": [\"00\"]}]} x"};
 	struct gpuattest_ref *ref = calloc(1, sizeof(*ref));
 
