@@ -97,6 +97,21 @@ static bool resolve(struct gen *g, const char *abs, char out[PATH_MAX])
 	return true;
 }
 
+/* An ELF file (a program, not a wrapper script that execs one elsewhere) */
+static bool is_elf(struct gen *g, const char *abs)
+{
+	char p[PATH_MAX], magic[4] = {0};
+	FILE *f;
+	bool ok;
+
+	snprintf(p, sizeof(p), "%s%s", g->root, abs);
+	if (!(f = fopen(p, "rbe")))
+		return false;
+	ok = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\x7f" "ELF", 4);
+	fclose(f);
+	return ok;
+}
+
 /* lib<name>.so.<suffix>: the name is one of libs[] */
 static const char *lib_match(const char *entry)
 {
@@ -233,7 +248,7 @@ int gpucdi_spec(const struct gpucdi_opts *o, char **out, struct cerr *err)
 			char abs[PATH_MAX], real[PATH_MAX], cpath[PATH_MAX];
 
 			snprintf(abs, sizeof(abs), "%s/%s", bd[j], bins[i]);
-			if (!resolve(&g, abs, real))
+			if (!resolve(&g, abs, real) || !is_elf(&g, real))
 				continue;
 			snprintf(cpath, sizeof(cpath), "%s/%s", cbd, bins[i]);
 			r = add_mount(&g, real, cpath, err);

@@ -13,7 +13,8 @@
  *     read-only into the container's /usr/lib/x86_64-linux-gnu under its own
  *     name and under the name of every link that leads to it (so the soname
  *     libcuda.so.1 is there without an ldconfig hook);
- *   - the driver's programs (nvidia-smi, nvidia-debugdump, the MPS pair),
+ *   - the driver's programs (nvidia-smi, nvidia-debugdump, the MPS pair; ELF
+ *     files only, a wrapper script is passed over for the next directory),
  *     mounted at /usr/bin.
  * Podman reads the spec from /var/run/cdi (`--device nvidia.com/gpu=all`);
  * Docker 26 does too with `features.cdi` in daemon.json.

@@ -3,13 +3,17 @@
 # gate's evidence collection and checks, the NVML layout check, and a GPU
 # container started by crun from the CDI spec cocoon-gpu generates, running a
 # checked CUDA computation. Read-only towards the GPU: queries and CUDA work.
-# Expects build-hw/ (carried): bin/cocoon-gpu, lib/ (its shared libraries and
-# crun's libyajl), crun/ (Debian's crun, dpkg -x), rootfs/, and $OUT.
+# Expects $H (default ./build-hw, carried): bin/cocoon-gpu (a release build),
+# lib/ (its shared libraries and crun's libyajl, from Debian 12), crun/
+# (Debian's crun 1.8.1, dpkg -x), rootfs/ (busybox-static, glibc, cuda_check
+# built with nvcc 13.0 -cudart static), and $OUT. The device tool sends the
+# session's own checkout, so these and this folder travel as one ignored
+# folder there: H=that/folder, the scripts beside it (D).
 set -u
-H=$(pwd)/build-hw
+H=${H:-$(pwd)/build-hw}
+D=$(dirname "$0")
 export LD_LIBRARY_PATH=$H/lib
 say() { echo; echo "\$ $*"; }
-echo "## tree"; git log --oneline -1; git branch --show-current; ls build-hw
 echo "## machine"; uname -r; nvidia-smi --query-gpu=name,pci.bus_id,driver_version --format=csv,noheader
 nvidia-smi conf-compute -f
 say ls -l /dev/nvidia*; ls -l /dev/nvidia* 2>&1
@@ -17,7 +21,7 @@ echo "## nvml.h"
 H_NVML=$(find / -xdev -name nvml.h 2>/dev/null | head -1)
 echo "nvml.h: ${H_NVML:-none}"
 if [ -n "$H_NVML" ]; then
-  gcc -I"$(dirname "$H_NVML")" -o /tmp/nvml_layout tests/hardware/nvml_layout.c && /tmp/nvml_layout
+  gcc -I"$(dirname "$H_NVML")" -o /tmp/nvml_layout "$D"/nvml_layout.c && /tmp/nvml_layout
 fi
 echo "## gate"
 say cocoon-gpu attest --count 1; $H/bin/cocoon-gpu attest --count 1 --evidence-out $OUT/h200-evidence.json; echo "rc=$?"
@@ -28,7 +32,7 @@ say cocoon-gpu cdi; $H/bin/cocoon-gpu cdi > $OUT/nvidia-cdi.json; echo "rc=$?"
 grep -c containerPath $OUT/nvidia-cdi.json
 echo "## container"
 B=/tmp/bundle; mkdir -p $B; cp -a $H/rootfs $B/rootfs
-python3 tests/hardware/cdi2oci.py $OUT/nvidia-cdi.json all $B/rootfs /bin/sh -c \
+python3 "$D"/cdi2oci.py $OUT/nvidia-cdi.json all $B/rootfs /bin/sh -c \
   'echo "in the container: $(hostname)"; ls /dev | grep nvidia | tr "\n" " "; echo; nvidia-smi -L; /cuda_check' > $B/config.json
 cp $B/config.json $OUT/config.json
 CRUN=$H/crun/usr/bin/crun
@@ -48,5 +52,5 @@ c["mounts"] = [m for m in c["mounts"] if m["type"] != "bind"]
 c["process"]["args"] = ["/cuda_check"]
 json.dump(c, sys.stdout)
 PY
-mkdir -p /tmp/b2 && cp $B/nogpu.json /tmp/b2/config.json && ln -s $B/rootfs /tmp/b2/rootfs
+mkdir -p /tmp/b2 && cp $B/nogpu.json /tmp/b2/config.json
 say crun $F run nogpu; $CRUN $F run --bundle /tmp/b2 nogpu; echo "rc=$?"
