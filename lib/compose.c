@@ -857,6 +857,43 @@ static void check_egress(struct checker *c, const struct ynode *n, const char *k
 	}
 }
 
+static void check_spec_file(struct checker *c, const struct ynode *n, const char *key);
+
+/* x-cocoon.gpu: {count: N, reference: FILE}: the GPUs the VM must have, all
+ * attested by cocoon-init's gate, and the owner's reference measurements. */
+static void check_x_gpu(struct checker *c, const struct ynode *v, const char *key)
+{
+	char k[KEY_MAX];
+
+	if (v->kind != Y_MAP) {
+		report(c, v->line, key, "must be a map with count (and optionally reference)");
+		return;
+	}
+	for (size_t i = 0; i < v->n; i += 2) {
+		const struct ynode *kn = v->v[i], *val = v->v[i + 1];
+		unsigned long n;
+
+		key_join(k, key, kn->s);
+		if (!strcmp(kn->s, "count")) {
+			if (!as_uint(val, 1, 16, &n))
+				report(c, val->line, k, "must be a number of GPUs from 1 to 16");
+			else
+				c->spec.gpu_count = (unsigned)n;
+		} else if (!strcmp(kn->s, "reference")) {
+			if (!is_str(val)) {
+				report(c, val->line, k,
+				       "must be a file in the spec (reference measurements, JSON)");
+				continue;
+			}
+			check_spec_file(c, val, k);
+			free(c->spec.gpu_reference);
+			c->spec.gpu_reference = xstrdup(c, val->s);
+		} else {
+			report(c, kn->line, k, "unknown key (x-cocoon.gpu has count, reference)");
+		}
+	}
+}
+
 static void check_x_cocoon(struct checker *c, const struct ynode *x)
 {
 	char k[KEY_MAX];
@@ -913,10 +950,12 @@ static void check_x_cocoon(struct checker *c, const struct ynode *x)
 			}
 		} else if (!strcmp(name, "egress")) {
 			check_egress(c, v, k);
+		} else if (!strcmp(name, "gpu")) {
+			check_x_gpu(c, v, k);
 		} else {
 			report(c, kn->line, k,
 			       "unknown key (x-cocoon has engine, egress, registries, exec, "
-			       "data_rw)");
+			       "data_rw, gpu)");
 		}
 	}
 }
@@ -2337,6 +2376,7 @@ void compose_spec_free(struct compose_spec *s)
 		return;
 	free_strv(s->services, s->n_services);
 	free_strv(s->registries, s->n_registries);
+	free(s->gpu_reference);
 	free_strv(s->volumes, s->n_volumes);
 	free(s->images);
 	for (size_t i = 0; i < s->n_svc; i++)

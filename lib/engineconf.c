@@ -53,6 +53,11 @@ int engineconf_daemon_json(const struct compose_spec *s, char **out, struct cerr
 		json_object_object_add(nv, "runtimeArgs", json_object_new_array());
 		json_object_object_add(rt, "nvidia", nv);
 		json_object_object_add(o, "runtimes", rt);
+		/* the GPU through CDI: cocoon-init writes the spec from the installed
+		 * driver (lib/gpucdi.c) into /var/run/cdi, where dockerd looks */
+		nv = json_object_new_object();
+		json_object_object_add(nv, "cdi", json_object_new_boolean(1));
+		json_object_object_add(o, "features", nv);
 	}
 	return json_out(o, out, err);
 }

@@ -57,7 +57,8 @@ struct init_cmds {
 	const char *mount;      /* mount(8) */
 	const char *systemctl;  /* systemctl(1) */
 	const char *nvidia_smi; /* nvidia-smi */
-	const char *gpu_attest; /* the GPU attestation command (NULL: none configured) */
+	const char *gpu_nvml;     /* the NVML library (dlopen name or path) */
+	const char *gpu_root_pem; /* NULL: NVIDIA's root; a file (tests) */
 	const char *mkfs;       /* mkfs.ext4 */
 	const char *nft;        /* nft(8), fed the egress ruleset with -f */
 	int timeout_ms;         /* each command */

@@ -47,8 +47,10 @@ static void usage(FILE *f)
 	        "  --mount-cmd CMD         mount(8) (default /usr/bin/mount)\n"
 	        "  --systemctl-cmd CMD     systemctl (default /usr/bin/systemctl)\n"
 	        "  --nvidia-smi-cmd CMD    nvidia-smi (default /usr/bin/nvidia-smi)\n"
-	        "  --gpu-attest-cmd CMD    GPU attestation command (no default: required\n"
-	        "                          with cocoon_gpu)\n"
+	        "  --gpu-nvml LIB          the NVML library the GPU gate opens (default\n"
+	        "                          libnvidia-ml.so.1)\n"
+	        "  --gpu-root-pem FILE     tests only: another root than NVIDIA's Device\n"
+	        "                          Identity CA for the GPU certificate chains\n"
 	        "  --mkfs-cmd CMD          mkfs.ext4 (default /usr/sbin/mkfs.ext4)\n"
 	        "  --nft-cmd CMD           nft, fed the egress ruleset (default /usr/sbin/nft)\n"
 	        "  --cmd-timeout-ms N      limit for each command (default 120000)\n"
@@ -74,7 +76,8 @@ enum {
 	OPT_MOUNT,
 	OPT_SYSTEMCTL,
 	OPT_NVSMI,
-	OPT_ATTEST,
+	OPT_NVML,
+	OPT_GPUROOT,
 	OPT_MKFS,
 	OPT_NFT,
 	OPT_TIMEOUT,
@@ -109,7 +112,8 @@ int main(int argc, char **argv)
 	    {"mount-cmd", required_argument, NULL, OPT_MOUNT},
 	    {"systemctl-cmd", required_argument, NULL, OPT_SYSTEMCTL},
 	    {"nvidia-smi-cmd", required_argument, NULL, OPT_NVSMI},
-	    {"gpu-attest-cmd", required_argument, NULL, OPT_ATTEST},
+	    {"gpu-nvml", required_argument, NULL, OPT_NVML},
+	    {"gpu-root-pem", required_argument, NULL, OPT_GPUROOT},
 	    {"mkfs-cmd", required_argument, NULL, OPT_MKFS},
 	    {"nft-cmd", required_argument, NULL, OPT_NFT},
 	    {"cmd-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
@@ -172,8 +176,11 @@ int main(int argc, char **argv)
 		case OPT_NVSMI:
 			ctx.cmds.nvidia_smi = optarg;
 			break;
-		case OPT_ATTEST:
-			ctx.cmds.gpu_attest = optarg;
+		case OPT_NVML:
+			ctx.cmds.gpu_nvml = optarg;
+			break;
+		case OPT_GPUROOT:
+			ctx.cmds.gpu_root_pem = optarg;
 			break;
 		case OPT_MKFS:
 			ctx.cmds.mkfs = optarg;

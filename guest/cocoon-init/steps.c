@@ -2,8 +2,9 @@
  *
  * What is measured into RTMR3 (and appended to the event log), in this order:
  * `cocoon:spec.tree=<hash>` (step 2), `cocoon:cocoon_debug` and
- * `cocoon:tee=sim` when so (step 2, before any key), `cocoon:gpu=cc-ready`
- * (step 3, with a GPU), `cocoon:tdx_inited` (step 6). The sealed keys of
+ * `cocoon:tee=sim` when so (step 2, before any key), with a GPU one
+ * `cocoon:gpu[I]=uuid=...;evidence=sha384:...;verdict=...` per GPU (step 3,
+ * lib/gpuattest.c), `cocoon:tdx_inited` (step 6). The sealed keys of
  * step 4 therefore depend on the spec, the mode and the GPU gate.
  *
  * Step 7 applies the egress firewall of the measured copy's x-cocoon.egress
@@ -24,6 +25,8 @@
 #include "cocoon/egress.h"
 #include "cocoon/engineconf.h"
 #include "cocoon/evlog.h"
+#include "cocoon/gpuattest.h"
+#include "cocoon/gpucdi.h"
 #include "cocoon/luks.h"
 #include "cocoon/runcmd.h"
 #include "cocoon/sealc.h"
@@ -283,6 +286,8 @@ static int step_spec(struct init_ctx *ctx, struct cerr *err)
 	return 0;
 }
 
+static int write_conf(struct init_ctx *ctx, const char *abs, const char *text, struct cerr *err);
+
 /* Polls every 100 ms until PATH exists or MS have passed. */
 static bool wait_for_path(const char *path, int ms)
 {
@@ -292,10 +297,47 @@ static bool wait_for_path(const char *path, int ms)
 	return true;
 }
 
+/* Reads the spec's reference measurements (x-cocoon.gpu.reference, a file
+ * of the measured copy) when it names one. */
+static int gpu_reference(struct init_ctx *ctx, struct gpuattest_ref **out, struct cerr *err)
+{
+	char rel[PATH_MAX], p[PATH_MAX];
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	if (!ctx->spec.gpu_reference)
+		return 0;
+	snprintf(rel, sizeof(rel), "/spec/%s", ctx->spec.gpu_reference);
+	if ((r = init_path(ctx, rel, p, err)) < 0 ||
+	    (r = read_file(p, GPUATTEST_REF_MAX, &text, &len, err)) < 0)
+		return cerr_prefix(err, r, "x-cocoon.gpu.reference");
+	if (!(*out = calloc(1, sizeof(**out))))
+		return cerr_set(err, ENOMEM, "reference measurements");
+	if ((r = gpuattest_ref_parse(text, len, ctx->spec.gpu_reference, *out, err)) < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/* Step 3: every GPU's CC evidence through NVML, verified here and now
+ * (lib/gpuattest.c); one RTMR3 event per GPU with the SHA-384 of its
+ * evidence and the verdict, also when it failed; the ready state only when
+ * every GPU passed; then the containers' CDI spec from the driver. */
 static int step_gpu(struct init_ctx *ctx, struct cerr *err)
 {
-	char dev[PATH_MAX];
-	int r;
+	char dev[PATH_MAX], msg[512];
+	_cleanup_free_ char *root_pem = NULL, *cdi = NULL;
+	struct gpuattest_policy pol = {0};
+	struct gpuattest_evidence ev;
+	struct gpuattest_result res;
+	struct gpuattest_ref *ref = NULL;
+	struct gpucdi_opts co = {.root = ctx->root};
+	struct cerr verr = CERR_INIT;
+	size_t len;
+	int r, vr;
 
 	if (!ctx->mode.gpu) {
 		note(err,
@@ -310,23 +352,43 @@ static int step_gpu(struct init_ctx *ctx, struct cerr *err)
 		                 "check that the GPU is passed through and the driver loads "
 		                 "(ecdsa_generic and ecdh first)",
 		                 ctx->cmds.gpu_wait_ms, dev);
-	if (!ctx->cmds.gpu_attest)
-		return cerr_setx(err, ENOENT,
-		                 "no GPU attestation command configured "
-		                 "(--gpu-attest-cmd): refusing to set the GPU ready");
-	{
-		const char *argv[] = {ctx->cmds.gpu_attest, NULL};
-		if ((r = run_cmd(ctx, argv, 0, err)) < 0)
-			return cerr_prefix(err, r, "GPU attestation failed");
+	if (ctx->cmds.gpu_root_pem) {
+		if ((r = read_file(ctx->cmds.gpu_root_pem, 1 << 16, &root_pem, &len, err)) < 0)
+			return cerr_prefix(err, r, "--gpu-root-pem");
+		pol.root_pem = root_pem;
+	}
+	if ((r = gpu_reference(ctx, &ref, err)) < 0)
+		return r;
+	pol.ref = ref;
+	pol.expected_count = ctx->spec.gpu_count ? ctx->spec.gpu_count : 1;
+	if ((r = gpuattest_collect(ctx->cmds.gpu_nvml, &ev, err)) < 0) {
+		free(ref);
+		return cerr_prefix(err, r, "GPU evidence");
+	}
+	vr = gpuattest_verify(&ev, &pol, &res, &verr);
+	for (size_t i = 0; res.gpus_checked && i < res.n; i++) {
+		if ((r = gpuattest_event(&ev, &res, i, msg, sizeof(msg), err)) < 0 ||
+		    (r = init_measure(ctx, msg, err)) < 0)
+			break;
+	}
+	gpuattest_evidence_free(&ev);
+	free(ref);
+	if (r < 0)
+		return r;
+	if (vr < 0) {
+		*err = verr;
+		return cerr_prefix(err, vr, "GPU attestation");
 	}
 	{
 		const char *argv[] = {ctx->cmds.nvidia_smi, "conf-compute", "-srs", "1", NULL};
 		if ((r = run_cmd(ctx, argv, 0, err)) < 0)
 			return cerr_prefix(err, r, "setting the GPU ready state");
 	}
-	if ((r = init_measure(ctx, "cocoon:gpu=cc-ready", err)) < 0)
-		return r;
-	note(err, "GPU attested, ready state set");
+	if ((r = gpucdi_spec(&co, &cdi, err)) < 0 ||
+	    (r = write_conf(ctx, GPUCDI_SPEC_PATH, cdi, err)) < 0)
+		return cerr_prefix(err, r, "the containers' CDI spec");
+	note(err, "%zu GPU%s attested (events in RTMR3), ready state set, CDI spec %s", res.n,
+	     res.n == 1 ? "" : "s", GPUCDI_SPEC_PATH);
 	return 0;
 }
 
@@ -690,6 +752,7 @@ void init_ctx_init(struct init_ctx *ctx)
 	ctx->cmds = (struct init_cmds){.mount = "/usr/bin/mount",
 	                               .systemctl = "/usr/bin/systemctl",
 	                               .nvidia_smi = "/usr/bin/nvidia-smi",
+	                               .gpu_nvml = GPUATTEST_NVML_LIB,
 	                               .mkfs = "/usr/sbin/mkfs.ext4",
 	                               .nft = "/usr/sbin/nft",
 	                               .timeout_ms = 120000,

@@ -72,6 +72,8 @@ struct compose_spec {
 	bool exec_allow; /* x-cocoon.exec: allow (debug only) */
 	bool data_rw;    /* x-cocoon.data_rw: binds from /data may be writable */
 	bool gpu;        /* a service asks for the GPU */
+	unsigned gpu_count;  /* x-cocoon.gpu.count: GPUs the VM must have (0: not given) */
+	char *gpu_reference; /* x-cocoon.gpu.reference: file in the spec, or NULL */
 	char **services; /* service names */
 	size_t n_services;
 	struct compose_ref *images; /* the allowlist: every service's image, normalised */

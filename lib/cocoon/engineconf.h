@@ -17,8 +17,9 @@
 
 /* /etc/docker/daemon.json: the unix socket only (never TCP), cocoon-authz,
  * data on the encrypted disk, no-new-privileges, no inter-container traffic,
- * no userland proxy, no live-restore; the nvidia runtime when the spec asks
- * for the GPU. */
+ * no userland proxy, no live-restore; when the spec asks for the GPU, the
+ * nvidia runtime entry and features.cdi (Docker 25+ reads the CDI spec that
+ * cocoon-init generates, lib/gpucdi.c). */
 int engineconf_daemon_json(const struct compose_spec *s, char **out, struct cerr *err);
 
 /* /etc/systemd/system/docker.service.d/cocoon.conf */

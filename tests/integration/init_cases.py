@@ -8,8 +8,11 @@ usage: init_cases.py [--hostile-rows FILE] COCOON_INIT SEAL_SERVER COCOON_SPEC C
 Each case builds a guest / in a temporary directory: /proc/cmdline, the spec
 share at /mnt/spec (a spec prepared by the real cocoon-spec), the sim platform
 key, the persistent disk as an image file at /dev/disk/by-id/virtio-persistent,
-and stand-in scripts for mount, systemctl, nvidia-smi and the GPU attestation
-command that only log their arguments. A real seal-server (sim backend) answers
+and stand-in scripts for mount, systemctl and nvidia-smi that only log their
+arguments. The GPU gate opens the fake NVML library of the unit tests
+(tests/unit/fake_nvml.c, $FAKE_NVML) in place of libnvidia-ml.so.1: the
+H200's recorded answers ($GPU_FIXTURES) or evidence signed with a P-384
+chain made here by the openssl program. A real seal-server (sim backend) answers
 on a unix socket. cocoon-init runs with --root on the tree and the sim TEE;
 its boot state, event log, sim RTMR file, keys and the disk image are checked
 afterwards. There is no device-mapper here, so the disk is checked with
@@ -192,7 +195,7 @@ class Guest:
                 f.truncate(DISK_SIZE)
         os.symlink(self.disk, os.path.join(r, "dev/disk/by-id/virtio-persistent"))
         self.cmds = {}
-        for tool in ("mount", "systemctl", "nvidia-smi", "gpu-attest", "mkfs.ext4"):
+        for tool in ("mount", "systemctl", "nvidia-smi", "mkfs.ext4"):
             p = os.path.join(d, name + "-" + tool)
             with open(p, "w") as f:
                 f.write(STANDIN % self.calls)
@@ -222,7 +225,7 @@ class Guest:
     def run_args(self, *extra, check_only=True):
         args = [INIT, "--root", self.root, "--mount-cmd", self.cmds["mount"],
                 "--systemctl-cmd", self.cmds["systemctl"], "--nvidia-smi-cmd",
-                self.cmds["nvidia-smi"], "--gpu-attest-cmd", self.cmds["gpu-attest"],
+                self.cmds["nvidia-smi"], "--gpu-nvml", os.environ.get("FAKE_NVML", "/nonexistent"),
                 "--mkfs-cmd", self.cmds["mkfs.ext4"], "--nft-cmd", self.cmds["nft"],
                 "--seal-timeout-ms", "3000",
                 "--cmd-timeout-ms", "10000"]
@@ -716,18 +719,81 @@ def check_only_refused_without_debug(d, seal):
     assert sha256_file(g.disk) == hashlib.sha256(bytes(DISK_SIZE)).hexdigest()
 
 
+def gpu_tree(g):
+    """/dev/nvidiactl and /dev/nvidia0 (character devices: 1,3 is /dev/null),
+    and a driver's libraries, as the CDI spec generator looks for them."""
+    for n in ("nvidiactl", "nvidia0"):
+        try:
+            os.mknod(g.path("/dev/" + n), stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            print("SKIP: no mknod here (not root)")
+            sys.exit(77)
+    lib = g.path("/usr/lib/x86_64-linux-gnu")
+    os.makedirs(lib, exist_ok=True)
+    for name in ("libcuda", "libnvidia-ml"):
+        with open(os.path.join(lib, name + ".so.580.159.04"), "w") as f:
+            f.write("not a library")
+        os.symlink(name + ".so.580.159.04", os.path.join(lib, name + ".so.1"))
+
+
+def gpu_pki(d):
+    """A P-384 root and a leaf signed by it (openssl(1)), like a GPU's chain."""
+    def ossl(*a):
+        subprocess.run(["openssl", *a], check=True, capture_output=True)
+    k = lambda n: os.path.join(d, n)
+    for n in ("root", "leaf"):
+        ossl("ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", k(n + ".key"))
+    ossl("req", "-x509", "-new", "-key", k("root.key"), "-subj", "/CN=test Device Identity CA",
+         "-days", "3650", "-sha384", "-out", k("root.pem"),
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    ossl("req", "-new", "-key", k("leaf.key"), "-subj", "/CN=test GH100 attestation", "-out", k("leaf.csr"))
+    with open(k("ext"), "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n")
+    ossl("x509", "-req", "-in", k("leaf.csr"), "-CA", k("root.pem"), "-CAkey", k("root.key"),
+         "-CAcreateserial", "-days", "3650", "-sha384", "-extfile", k("ext"), "-out", k("leaf.pem"))
+    ossl("pkcs8", "-topk8", "-nocrypt", "-in", k("leaf.key"), "-out", k("leaf.pk8"))
+    rd = lambda n: open(k(n)).read()
+    return k("root.pem"), rd("leaf.pem") + rd("root.pem"), rd("leaf.pk8")
+
+
+def gpu_fixture(d, chain, key, tamper=False):
+    import json
+    fx = {"driver": "580.159.04", "init": {"rc": 0},
+          "state": {"rc": 0, "environment": 2, "ccFeature": 1, "devToolsMode": 0},
+          "settings": {"rc": 0, "environment": 2, "ccFeature": 1, "devToolsMode": 0, "multiGpuMode": 0},
+          "count": {"rc": 0, "count": 1},
+          "gpus": [{"uuid": "GPU-12345678-1111-2222-3333-444444444444",
+                    "certificate": {"rc": 0, "attestationCertChain": chain.encode().hex()},
+                    "sign": {"key": key, "measurements": ["aa" * 48, "bb" * 48], "tamper": tamper}}]}
+    p = os.path.join(d, "nvml-fixture.json")
+    with open(p, "w") as f:
+        json.dump(fx, f)
+    os.environ["FAKE_NVML_FIXTURE"] = p
+
+
 @case
 @with_seal
 def gpu_gate(d, seal):
     g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon_gpu")
-    open(g.path("/dev/nvidiactl"), "w").close()
-    r = g.run()
+    gpu_tree(g)
+    root, chain, key = gpu_pki(d)
+    gpu_fixture(d, chain, key)
+    r = g.run("--gpu-root-pem", root)
     assert r.returncode == 0, g.state()
     calls = g.call_log()
-    assert calls.index("gpu-attest") < calls.index("nvidia-smi conf-compute -srs 1"), calls
+    assert "nvidia-smi conf-compute -srs 1" in calls, calls
     ev = g.evlog()
-    assert ev[3] == "cocoon:gpu=cc-ready" and ev[-1] == "cocoon:tdx_inited", ev
+    assert ev[3].startswith("cocoon:gpu[0]=uuid=GPU-12345678-1111-2222-3333-444444444444;"
+                            "evidence=sha384:") and ev[3].endswith(";verdict=pass"), ev
+    assert ev[-1] == "cocoon:tdx_inited", ev
     assert replay(ev) == g.rtmr3()
+    import json
+    with open(g.path("/var/run/cdi/nvidia.json")) as f:
+        cdi = json.load(f)
+    assert cdi["kind"] == "nvidia.com/gpu", cdi
+    assert [x["name"] for x in cdi["devices"]] == ["0", "all"], cdi
+    paths = {m["containerPath"] for m in cdi["containerEdits"]["mounts"]}
+    assert "/usr/lib/x86_64-linux-gnu/libcuda.so.1" in paths, paths
 
 
 @case
@@ -742,14 +808,41 @@ def gpu_driver_missing(d, seal):
 @case
 @with_seal
 def gpu_attestation_fails(d, seal):
+    """A report that does not verify: its event is measured with the verdict,
+    the boot stops, no ready state, no keys."""
     g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon_gpu")
-    open(g.path("/dev/nvidiactl"), "w").close()
-    with open(g.cmds["gpu-attest"], "w") as f:
-        f.write("#!/bin/sh\necho 'GPU evidence does not verify'\nexit 3\n")
-    g.run()
-    g.assert_failed("gpu", "GPU attestation failed", "does not verify")
+    gpu_tree(g)
+    root, chain, key = gpu_pki(d)
+    gpu_fixture(d, chain, key, tamper=True)
+    g.run("--gpu-root-pem", root)
+    g.assert_failed("gpu", "GPU attestation", "signature does not verify")
+    assert g.evlog()[3].endswith(";verdict=signature"), g.evlog()
     assert "nvidia-smi" not in g.call_log()
     assert not os.path.exists(g.path("/run/cocoon/keys/app"))
+
+
+@case
+@with_seal
+def gpu_cc_off_h200(d, seal):
+    """What NVML answered on the real H200 (CC off), replayed: refused with
+    that reason, before any event or key."""
+    g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon_gpu")
+    gpu_tree(g)
+    os.environ["FAKE_NVML_FIXTURE"] = os.path.join(os.environ["GPU_FIXTURES"], "h200-cc-off.json")
+    g.run()
+    g.assert_failed("gpu", "confidential computing is off")
+    assert not any(e.startswith("cocoon:gpu") for e in g.evlog()), g.evlog()
+    assert "nvidia-smi" not in g.call_log()
+    assert not os.path.exists(g.path("/run/cocoon/keys/app"))
+
+
+@case
+@with_seal
+def gpu_no_nvml(d, seal):
+    g = Guest(d, "g", seal, words="cocoon.tee=sim cocoon.debug=1 cocoon_gpu")
+    gpu_tree(g)
+    g.run("--gpu-nvml", "/nonexistent/libnvidia-ml.so.1")
+    g.assert_failed("gpu", "NVML not available")
 
 
 @case

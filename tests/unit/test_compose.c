@@ -438,6 +438,25 @@ static void x_cocoon_rules(void **state)
 	one("services: {}\nx-cocoon:\n  registries: [\"bad host\"]\n", 3, "x-cocoon.registries[0]",
 	    "registry host");
 	one("services: {}\nx-cocoon:\n  debug: 1\n", 3, "x-cocoon.debug", "unknown key");
+	one("services: {}\nx-cocoon:\n  gpu: 2\n", 3, "x-cocoon.gpu", "a map with count");
+	one("services: {}\nx-cocoon:\n  gpu:\n    count: 0\n", 4, "x-cocoon.gpu.count", "1 to 16");
+	one("services: {}\nx-cocoon:\n  gpu:\n    count: 17\n", 4, "x-cocoon.gpu.count", "1 to 16");
+	one("services: {}\nx-cocoon:\n  gpu:\n    reference: ../rim.json\n", 4,
+	    "x-cocoon.gpu.reference", "leaves the spec");
+	one("services: {}\nx-cocoon:\n  gpu:\n    rim: a\n", 4, "x-cocoon.gpu.rim", "unknown key");
+	{
+		struct compose_spec sp;
+		struct found f;
+
+		assert_int_equal(parse(SVC "    gpus: all\nx-cocoon:\n  gpu:\n    count: 2\n"
+		                           "    reference: gpu/rim.json\n",
+		                       &f, &sp),
+		                 0);
+		assert_true(sp.gpu);
+		assert_int_equal(sp.gpu_count, 2);
+		assert_string_equal(sp.gpu_reference, "gpu/rim.json");
+		compose_spec_free(&sp);
+	}
 	one("services: {}\nx-cocoon:\n  egress:\n    - cidr: 10.0.2.2/33\n      ports: [1]\n", 4,
 	    "x-cocoon.egress[0].cidr", "address/prefix");
 	one("services: {}\nx-cocoon:\n  egress:\n    - cidr: 10.0.2.2/32\n      ports: [0]\n", 5,

@@ -51,6 +51,7 @@ static void daemon_json_without_gpu(void **state)
 	assert_false(json_object_get_boolean(get(o, "userland-proxy")));
 	assert_false(json_object_get_boolean(get(o, "live-restore")));
 	assert_false(json_object_object_get_ex(o, "runtimes", NULL));
+	assert_false(json_object_object_get_ex(o, "features", NULL));
 	json_object_put(o);
 	free(out);
 	compose_spec_free(&s);
@@ -69,6 +70,7 @@ static void daemon_json_with_gpu(void **state)
 	assert_string_equal(json_object_get_string(get(nv, "path")),
 	                    "/usr/bin/nvidia-container-runtime");
 	assert_int_equal(json_object_array_length(get(nv, "runtimeArgs")), 0);
+	assert_true(json_object_get_boolean(get(get(o, "features"), "cdi")));
 	json_object_put(o);
 	free(out);
 	compose_spec_free(&s);
