@@ -794,8 +794,13 @@ static int load_chain(const char *pem, size_t len, STACK_OF(X509) **out)
 	}
 	ERR_clear_error();
 	BIO_free(bio);
-	if (sk_X509_num(sk) == 0) {
-		sk_X509_free(sk);
+	/* every certificate in the text must have parsed: one that does not
+	 * would otherwise be skipped without a word */
+	int begins = 0;
+	for (const char *p = pem; (p = memmem(p, len - (size_t)(p - pem), "-----BEGIN", 10)); p += 10)
+		begins++;
+	if (sk_X509_num(sk) == 0 || begins != sk_X509_num(sk)) {
+		chain_free(sk);
 		return -EBADMSG;
 	}
 	*out = sk;
@@ -825,11 +830,11 @@ static int verify_chain(struct dcap_cache *k, STACK_OF(X509) *chain, bool need_p
 {
 	X509 *leaf = sk_X509_value(chain, 0);
 	/* the chain's own root, when it carries one, must be the pinned root */
+	/* Intel's chains end with the root: it must be the pinned one */
 	int n = sk_X509_num(chain);
-	X509 *last = sk_X509_value(chain, n - 1);
-	if (n > 1 && X509_check_issued(last, last) == X509_V_OK && X509_cmp(last, k->root) != 0)
-		return cerr_setx(err, EBADMSG, "%s: its root certificate is not the pinned %s root", what,
-		                 dcap_root_der_is_test ? "TEST" : "Intel SGX");
+	if (n < 2 || X509_cmp(sk_X509_value(chain, n - 1), k->root) != 0)
+		return cerr_setx(err, EBADMSG, "%s: does not end with the pinned %s root", what,
+		                 dcap_root_der_is_test ? "TEST" : "Intel SGX Root CA");
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
