@@ -282,8 +282,7 @@ static void json_skip_ws(const char *s, size_t len, size_t *i)
 		(*i)++;
 }
 
-static int json_raw_member(const char *s, size_t len, const char *key, const char **val,
-                           size_t *vlen)
+int dcap_json_raw_member(const char *s, size_t len, const char *key, const char **val, size_t *vlen)
 {
 	size_t i = 0, klen = strlen(key);
 	bool found = false;
@@ -615,7 +614,7 @@ static int take_signed(const char *json, size_t len, struct json_object *o, cons
 		return cerr_setx(err, EBADMSG, "collateral: '%s' is neither a string nor an object", key);
 	const char *raw;
 	size_t rlen;
-	if (json_raw_member(json, len, key, &raw, &rlen) < 0)
+	if (dcap_json_raw_member(json, len, key, &raw, &rlen) < 0)
 		return cerr_setx(err, EBADMSG, "collateral: '%s': raw text not found (given twice?)", key);
 	*out = malloc(rlen + 1);
 	if (!*out)
@@ -833,8 +832,8 @@ static int verify_chain(struct dcap_cache *k, STACK_OF(X509) *chain, bool need_p
 	/* Intel's chains end with the root: it must be the pinned one */
 	int n = sk_X509_num(chain);
 	if (n < 2 || X509_cmp(sk_X509_value(chain, n - 1), k->root) != 0)
-		return cerr_setx(err, EBADMSG, "%s: does not end with the pinned %s root", what,
-		                 dcap_root_der_is_test ? "TEST" : "Intel SGX Root CA");
+		return cerr_setx(err, EBADMSG, "%s: does not end with the pinned %s", what,
+		                 dcap_root_der_is_test ? "TEST root" : "Intel SGX Root CA");
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
@@ -1495,6 +1494,61 @@ int dcap_verify(const struct dcap_quote *q, const struct dcap_collateral *c, tim
 	if ((r = check_qe_identity(q, k, res, &status, err)) < 0)
 		return failed(res, err, r);
 	snprintf(res->status, sizeof(res->status), "%s", status);
+	return 0;
+}
+
+int dcap_quote_pck_info(const struct dcap_quote *q, uint8_t fmspc[6], const char **ca,
+                        struct cerr *err)
+{
+	STACK_OF(X509) *sk = NULL;
+	struct pck_info info;
+	if (!q->pck_chain || load_chain((const char *)q->pck_chain, q->pck_chain_len, &sk) < 0)
+		return cerr_setx(err, EBADMSG, "pck chain: the certification data holds no PEM certificate");
+	X509 *pck = sk_X509_value(sk, 0);
+	int r = pck_extensions(pck, &info, err);
+	if (r == 0) {
+		memcpy(fmspc, info.fmspc, 6);
+		char issuer[96] = "";
+		X509_NAME *nm = X509_get_issuer_name(pck);
+		X509_NAME_get_text_by_NID(nm, NID_commonName, issuer, sizeof(issuer));
+		*ca = strstr(issuer, "Processor") ? "processor" : "platform";
+	}
+	chain_free(sk);
+	return r;
+}
+
+int dcap_collateral_window(const struct dcap_collateral *c, time_t *lo, time_t *hi)
+{
+	time_t a, b, l = 0, h = (time_t)INT64_MAX;
+	const char *texts[2] = {c->tcb_info, c->qe_identity};
+	size_t lens[2] = {c->tcb_info_len, c->qe_identity_len};
+	for (int i = 0; i < 2; i++) {
+		struct json_object *o = json_parse_n(texts[i], lens[i]);
+		int r = o ? json_window(o, "collateral", &a, &b, NULL) : -EBADMSG;
+		json_object_put(o);
+		if (r < 0)
+			return -EBADMSG;
+		l = a > l ? a : l;
+		h = b < h ? b : h;
+	}
+	const uint8_t *ders[2] = {c->root_ca_crl, c->pck_crl};
+	size_t dl[2] = {c->root_ca_crl_len, c->pck_crl_len};
+	for (int i = 0; i < 2; i++) {
+		const unsigned char *p = ders[i];
+		X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)dl[i]);
+		int r = crl && X509_CRL_get0_nextUpdate(crl) &&
+		                asn1_time(X509_CRL_get0_lastUpdate(crl), &a) == 0 &&
+		                asn1_time(X509_CRL_get0_nextUpdate(crl), &b) == 0
+		            ? 0
+		            : -EBADMSG;
+		X509_CRL_free(crl);
+		if (r < 0)
+			return r;
+		l = a > l ? a : l;
+		h = b < h ? b : h;
+	}
+	*lo = l;
+	*hi = h;
 	return 0;
 }
 

@@ -185,6 +185,19 @@ struct dcap_result {
 int dcap_verify(const struct dcap_quote *q, const struct dcap_collateral *c, time_t now,
                 struct dcap_result *result, struct cerr *err);
 
+/* The PCK certificate's FMSPC and issuing CA ("platform" or "processor")
+ * from q's certification data, unverified: what a fetch asks the PCCS for. */
+int dcap_quote_pck_info(const struct dcap_quote *q, uint8_t fmspc[6], const char **ca,
+                        struct cerr *err);
+/* The raw text of top-level key's value in the JSON object at json (for the
+ * signed tcbInfo / enclaveIdentity of a PCCS reply). 0, -ENOENT, -EBADMSG
+ * (not an object, or the key given twice). */
+int dcap_json_raw_member(const char *json, size_t len, const char *key, const char **val,
+                         size_t *vlen);
+/* The validity window of c's TCB Info, QE Identity and CRLs together: what
+ * a cache may rely on. 0 or -EBADMSG. */
+int dcap_collateral_window(const struct dcap_collateral *c, time_t *lo, time_t *hi);
+
 /* True for every status but Revoked (the quote is genuine and current). */
 bool dcap_status_ok(const char *status);
 
