@@ -988,7 +988,7 @@ static int pck_extensions(X509 *pck, struct pck_info *info, struct cerr *err)
 					char toid[64];
 					ASN1_TYPE *tv;
 					STACK_OF(ASN1_TYPE) *th = NULL;
-					long x;
+					long x = 0;
 					if (ext_pair(sk_ASN1_TYPE_value(tcb, j), toid, sizeof(toid), &tv, &th) < 0) {
 						r = -EBADMSG;
 						break;
