@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	size_t ql, cl;
 	time_t t;
 	if (read_file(argv[1], DCAP_QUOTE_MAX, &q, &ql, &err) < 0 ||
-	    read_file(argv[2], DCAP_COLLATERAL_MAX, &cj, &cl, &err) < 0 || dcap_parse_time(argv[3], &t) < 0) {
+	    read_file(argv[2], DCAP_COLLATERAL_MAX, &cj, &cl, &err) < 0 ||
+	    dcap_parse_time(argv[3], &t) < 0) {
 		fprintf(stderr, "dcap-bench: %s\n", err.msg[0] ? err.msg : "bad NOW");
 		return 1;
 	}
@@ -74,8 +75,9 @@ int main(int argc, char **argv)
 	}
 	double total = now_us() - start;
 	qsort(lat, n, sizeof(double), cmp);
-	printf("{\"count\": %zu, \"per_s\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f}\n", n,
-	       n / (total / 1e6), lat[n / 2], lat[n * 99 / 100], lat[n - 1]);
+	printf("{\"count\": %zu, \"per_s\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"max_us\": "
+	       "%.1f}\n",
+	       n, n / (total / 1e6), lat[n / 2], lat[n * 99 / 100], lat[n - 1]);
 	dcap_collateral_free(&c);
 	free(lat);
 	free(q);

@@ -113,11 +113,12 @@ static int get_qe_cert_data(struct rbuf *r, struct dcap_quote *q, struct cerr *e
 	if (rbuf_u16le(r, &type) < 0 || rbuf_u32le(r, &size) < 0)
 		return cerr_setx(err, EBADMSG, "quote parse: certification data header truncated");
 	if (type != 5)
-		return cerr_setx(err, ENOTSUP,
-		                 "quote parse: certification data type %u (only 5, the PEM PCK chain)",
-		                 type);
+		return cerr_setx(
+		    err, ENOTSUP,
+		    "quote parse: certification data type %u (only 5, the PEM PCK chain)", type);
 	if (rbuf_direct(r, size, &q->pck_chain) < 0)
-		return cerr_setx(err, EBADMSG, "quote parse: PCK chain of %u bytes truncated", size);
+		return cerr_setx(err, EBADMSG, "quote parse: PCK chain of %u bytes truncated",
+		                 size);
 	q->cert_type = type;
 	q->pck_chain_len = size;
 	return 0;
@@ -143,9 +144,11 @@ int dcap_quote_parse(const uint8_t *p, size_t len, struct dcap_quote *q, struct 
 	if (e)
 		return cerr_setx(err, EBADMSG, "quote parse: header truncated (%zu bytes)", len);
 	if (h->version < 3 || h->version > 5)
-		return cerr_setx(err, ENOTSUP, "quote parse: version %u (3, 4 or 5 only)", h->version);
+		return cerr_setx(err, ENOTSUP, "quote parse: version %u (3, 4 or 5 only)",
+		                 h->version);
 	if (h->att_key_type != DCAP_ATT_KEY_ECDSA_P256)
-		return cerr_setx(err, ENOTSUP, "quote parse: attestation key type %u (2, ECDSA P-256 only)",
+		return cerr_setx(err, ENOTSUP,
+		                 "quote parse: attestation key type %u (2, ECDSA P-256 only)",
 		                 h->att_key_type);
 	if (h->tee_type != DCAP_TEE_SGX && h->tee_type != DCAP_TEE_TDX)
 		return cerr_setx(err, ENOTSUP, "quote parse: TEE type 0x%x", h->tee_type);
@@ -165,11 +168,13 @@ int dcap_quote_parse(const uint8_t *p, size_t len, struct dcap_quote *q, struct 
 		else if (type == DCAP_BODY_TD15 && h->tee_type == DCAP_TEE_TDX)
 			body_len = TD15_REPORT_LEN;
 		else
-			return cerr_setx(err, EBADMSG, "quote parse: body type %u with TEE type 0x%x", type,
+			return cerr_setx(err, EBADMSG,
+			                 "quote parse: body type %u with TEE type 0x%x", type,
 			                 h->tee_type);
 		if (size != body_len)
-			return cerr_setx(err, EBADMSG, "quote parse: body type %u of %u bytes (want %zu)",
-			                 type, size, body_len);
+			return cerr_setx(err, EBADMSG,
+			                 "quote parse: body type %u of %u bytes (want %zu)", type,
+			                 size, body_len);
 		q->body_type = type;
 	} else {
 		q->body_type = h->tee_type == DCAP_TEE_SGX ? DCAP_BODY_SGX : DCAP_BODY_TD10;
@@ -199,10 +204,12 @@ int dcap_quote_parse(const uint8_t *p, size_t len, struct dcap_quote *q, struct 
 		return cerr_setx(err, EBADMSG, "quote parse: internal length error");
 	for (size_t i = 0; i < pad; i++)
 		if (tail[i])
-			return cerr_setx(err, EBADMSG,
-			                 "quote parse: %zu bytes after the signature data, not all zero", pad);
+			return cerr_setx(
+			    err, EBADMSG,
+			    "quote parse: %zu bytes after the signature data, not all zero", pad);
 	if (rbuf_copy(&sig, q->signature, 64) < 0 || rbuf_copy(&sig, q->att_key, 64) < 0)
-		return cerr_setx(err, EBADMSG, "quote parse: signature or attestation key truncated");
+		return cerr_setx(err, EBADMSG,
+		                 "quote parse: signature or attestation key truncated");
 	if (h->version == 3) {
 		if (get_qe_cert_data(&sig, q, err) < 0)
 			return -EBADMSG;
@@ -211,11 +218,13 @@ int dcap_quote_parse(const uint8_t *p, size_t len, struct dcap_quote *q, struct 
 		uint32_t size;
 		struct rbuf inner;
 		if (rbuf_u16le(&sig, &type) < 0 || rbuf_u32le(&sig, &size) < 0)
-			return cerr_setx(err, EBADMSG, "quote parse: certification data header truncated");
+			return cerr_setx(err, EBADMSG,
+			                 "quote parse: certification data header truncated");
 		if (type != 6)
-			return cerr_setx(err, ENOTSUP,
-			                 "quote parse: certification data type %u (want 6, QE report data)",
-			                 type);
+			return cerr_setx(
+			    err, ENOTSUP,
+			    "quote parse: certification data type %u (want 6, QE report data)",
+			    type);
 		if (rbuf_sub(&sig, size, &inner) < 0)
 			return cerr_setx(err, EBADMSG, "quote parse: certification data truncated");
 		if (get_qe_cert_data(&inner, q, err) < 0)
@@ -224,7 +233,8 @@ int dcap_quote_parse(const uint8_t *p, size_t len, struct dcap_quote *q, struct 
 			return cerr_setx(err, EBADMSG, "quote parse: bytes after the PCK chain");
 	}
 	if (rbuf_left(&sig) != 0)
-		return cerr_setx(err, EBADMSG, "quote parse: %zu bytes after the certification data",
+		return cerr_setx(err, EBADMSG,
+		                 "quote parse: %zu bytes after the certification data",
 		                 rbuf_left(&sig));
 	return 0;
 }
@@ -416,10 +426,11 @@ int dcap_parse_time(const char *s, time_t *out)
 	}
 	struct tm tm = {0};
 	int y, mo, d, h, mi, sec;
-	if (strlen(s) < 20 || parse_digits(s, 4, &y) || s[4] != '-' || parse_digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || parse_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    parse_digits(s + 11, 2, &h) || s[13] != ':' || parse_digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || parse_digits(s + 17, 2, &sec))
+	if (strlen(s) < 20 || parse_digits(s, 4, &y) || s[4] != '-' ||
+	    parse_digits(s + 5, 2, &mo) || s[7] != '-' || parse_digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || parse_digits(s + 11, 2, &h) ||
+	    s[13] != ':' || parse_digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    parse_digits(s + 17, 2, &sec))
 		return -EINVAL;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
@@ -436,8 +447,8 @@ int dcap_parse_time(const char *s, time_t *out)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		int oh, om;
-		if (parse_digits(p + 1, 2, &oh) || p[3] != ':' || parse_digits(p + 4, 2, &om) || oh > 23 ||
-		    om > 59)
+		if (parse_digits(p + 1, 2, &oh) || p[3] != ':' || parse_digits(p + 4, 2, &om) ||
+		    oh > 23 || om > 59)
 			return -EINVAL;
 		off = (oh * 3600L + om * 60L) * (*p == '+' ? 1 : -1);
 		p += 6;
@@ -482,7 +493,7 @@ struct pck_info {
 	uint8_t cpusvn[16];
 };
 
-static void chain_free(STACK_OF(X509) *sk)
+static void chain_free(STACK_OF(X509) * sk)
 {
 	sk_X509_pop_free(sk, X509_free);
 }
@@ -490,17 +501,17 @@ static void chain_free(STACK_OF(X509) *sk)
 struct dcap_cache {
 	X509 *root;
 	X509_CRL *root_crl, *pck_crl;
-	STACK_OF(X509) *pck_crl_chain, *tcb_chain, *qe_chain;
+	STACK_OF(X509) * pck_crl_chain, *tcb_chain, *qe_chain;
 	struct json_object *tcb, *qe;
 	time_t tcb_issue, tcb_next, qe_issue, qe_next;
-	bool sigs_ok;          /* TCB Info and QE Identity signatures verified */
-	bool chains_ok;        /* the three collateral chains verify within [lo, hi] */
+	bool sigs_ok;   /* TCB Info and QE Identity signatures verified */
+	bool chains_ok; /* the three collateral chains verify within [lo, hi] */
 	time_t lo, hi;
 	/* the last PCK chain seen */
 	uint8_t pck_hash[32];
 	bool pck_ok;
 	time_t pck_lo, pck_hi;
-	STACK_OF(X509) *pck;
+	STACK_OF(X509) * pck;
 	struct pck_info pck_info;
 };
 
@@ -611,11 +622,13 @@ static int take_signed(const char *json, size_t len, struct json_object *o, cons
 	if (json_object_is_type(v, json_type_string))
 		return take_string(o, key, out, outlen, err);
 	if (!json_object_is_type(v, json_type_object))
-		return cerr_setx(err, EBADMSG, "collateral: '%s' is neither a string nor an object", key);
+		return cerr_setx(err, EBADMSG, "collateral: '%s' is neither a string nor an object",
+		                 key);
 	const char *raw;
 	size_t rlen;
 	if (dcap_json_raw_member(json, len, key, &raw, &rlen) < 0)
-		return cerr_setx(err, EBADMSG, "collateral: '%s': raw text not found (given twice?)", key);
+		return cerr_setx(err, EBADMSG,
+		                 "collateral: '%s': raw text not found (given twice?)", key);
 	*out = malloc(rlen + 1);
 	if (!*out)
 		return cerr_setx(err, ENOMEM, "collateral: out of memory");
@@ -628,12 +641,12 @@ static int take_signed(const char *json, size_t len, struct json_object *o, cons
 static int take_sig(struct json_object *o, const char *key, uint8_t out[64], struct cerr *err)
 {
 	if (jhex(o, key, out, 64) < 0)
-		return cerr_setx(err, EBADMSG, "collateral: '%s' is not 128 hex digits (raw r||s)", key);
+		return cerr_setx(err, EBADMSG, "collateral: '%s' is not 128 hex digits (raw r||s)",
+		                 key);
 	return 0;
 }
 
-int dcap_collateral_parse(const char *json, size_t len, struct dcap_collateral *c,
-                          struct cerr *err)
+int dcap_collateral_parse(const char *json, size_t len, struct dcap_collateral *c, struct cerr *err)
 {
 	memset(c, 0, sizeof(*c));
 	if (len > DCAP_COLLATERAL_MAX)
@@ -648,12 +661,13 @@ int dcap_collateral_parse(const char *json, size_t len, struct dcap_collateral *
 	size_t crl_len;
 	int r = 0;
 	if ((r = take_string(o, "pck_crl_issuer_chain", &c->pck_crl_issuer_chain, NULL, err)) < 0 ||
-	    (r = take_string(o, "tcb_info_issuer_chain", &c->tcb_info_issuer_chain, NULL, err)) < 0 ||
-	    (r = take_string(o, "qe_identity_issuer_chain", &c->qe_identity_issuer_chain, NULL, err)) <
+	    (r = take_string(o, "tcb_info_issuer_chain", &c->tcb_info_issuer_chain, NULL, err)) <
 	        0 ||
+	    (r = take_string(o, "qe_identity_issuer_chain", &c->qe_identity_issuer_chain, NULL,
+	                     err)) < 0 ||
 	    (r = take_signed(json, len, o, "tcb_info", &c->tcb_info, &c->tcb_info_len, err)) < 0 ||
-	    (r = take_signed(json, len, o, "qe_identity", &c->qe_identity, &c->qe_identity_len, err)) <
-	        0 ||
+	    (r = take_signed(json, len, o, "qe_identity", &c->qe_identity, &c->qe_identity_len,
+	                     err)) < 0 ||
 	    (r = take_sig(o, "tcb_info_signature", c->tcb_info_sig, err)) < 0 ||
 	    (r = take_sig(o, "qe_identity_signature", c->qe_identity_sig, err)) < 0)
 		goto out;
@@ -667,7 +681,8 @@ int dcap_collateral_parse(const char *json, size_t len, struct dcap_collateral *
 		free(crl);
 		crl = NULL;
 		if (r < 0) {
-			cerr_setx(err, -r, "collateral: '%s' is not a CRL in hex DER or PEM", crls[i]);
+			cerr_setx(err, -r, "collateral: '%s' is not a CRL in hex DER or PEM",
+			          crls[i]);
 			goto out;
 		}
 	}
@@ -697,20 +712,23 @@ int dcap_collateral_load(const char *path, struct dcap_collateral *c, struct cer
 int dcap_collateral_save(const char *path, const struct dcap_collateral *c, struct cerr *err)
 {
 	struct json_object *o = json_object_new_object();
-	char *hex = malloc(2 * (c->root_ca_crl_len > c->pck_crl_len ? c->root_ca_crl_len
-	                                                            : c->pck_crl_len) + 129);
+	char *hex = malloc(
+	    2 * (c->root_ca_crl_len > c->pck_crl_len ? c->root_ca_crl_len : c->pck_crl_len) + 129);
 	if (!o || !hex) {
 		json_object_put(o);
 		free(hex);
 		return cerr_setx(err, ENOMEM, "collateral '%s': out of memory", path);
 	}
-	json_object_object_add(o, "pck_crl_issuer_chain", json_object_new_string(c->pck_crl_issuer_chain));
+	json_object_object_add(o, "pck_crl_issuer_chain",
+	                       json_object_new_string(c->pck_crl_issuer_chain));
 	hex_encode(c->root_ca_crl, c->root_ca_crl_len, hex);
 	json_object_object_add(o, "root_ca_crl", json_object_new_string(hex));
 	hex_encode(c->pck_crl, c->pck_crl_len, hex);
 	json_object_object_add(o, "pck_crl", json_object_new_string(hex));
-	json_object_object_add(o, "tcb_info_issuer_chain", json_object_new_string(c->tcb_info_issuer_chain));
-	json_object_object_add(o, "tcb_info", json_object_new_string_len(c->tcb_info, (int)c->tcb_info_len));
+	json_object_object_add(o, "tcb_info_issuer_chain",
+	                       json_object_new_string(c->tcb_info_issuer_chain));
+	json_object_object_add(o, "tcb_info",
+	                       json_object_new_string_len(c->tcb_info, (int)c->tcb_info_len));
 	hex_encode(c->tcb_info_sig, 64, hex);
 	json_object_object_add(o, "tcb_info_signature", json_object_new_string(hex));
 	json_object_object_add(o, "qe_identity_issuer_chain",
@@ -760,7 +778,8 @@ static EVP_PKEY *p256_raw_key(const uint8_t xy[64])
 	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (b && ctx && OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+	if (b && ctx &&
+	    OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
 	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)) &&
 	    (params = OSSL_PARAM_BLD_to_param(b)) && EVP_PKEY_fromdata_init(ctx) == 1 &&
 	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
@@ -771,7 +790,7 @@ static EVP_PKEY *p256_raw_key(const uint8_t xy[64])
 	return key;
 }
 
-static int load_chain(const char *pem, size_t len, STACK_OF(X509) **out)
+static int load_chain(const char *pem, size_t len, STACK_OF(X509) * *out)
 {
 	if (len > INT32_MAX)
 		return -EBADMSG;
@@ -796,7 +815,8 @@ static int load_chain(const char *pem, size_t len, STACK_OF(X509) **out)
 	/* every certificate in the text must have parsed: one that does not
 	 * would otherwise be skipped without a word */
 	int begins = 0;
-	for (const char *p = pem; (p = memmem(p, len - (size_t)(p - pem), "-----BEGIN", 10)); p += 10)
+	for (const char *p = pem; (p = memmem(p, len - (size_t)(p - pem), "-----BEGIN", 10));
+	     p += 10)
 		begins++;
 	if (sk_X509_num(sk) == 0 || begins != sk_X509_num(sk)) {
 		chain_free(sk);
@@ -812,7 +832,8 @@ static void cert_name(X509 *x, char *out, size_t n)
 	int i = nm ? X509_NAME_get_index_by_NID(nm, NID_commonName, -1) : -1;
 	ASN1_STRING *s = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)) : NULL;
 	if (s && ASN1_STRING_length(s) > 0 && (size_t)ASN1_STRING_length(s) < n) {
-		snprintf(out, n, "%.*s", ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
+		snprintf(out, n, "%.*s", ASN1_STRING_length(s),
+		         (const char *)ASN1_STRING_get0_data(s));
 		for (char *p = out; *p; p++)
 			if (*p < 0x20 || *p > 0x7e)
 				*p = '?';
@@ -824,7 +845,7 @@ static void cert_name(X509 *x, char *out, size_t n)
 /* Verifies chain (leaf first) to the pinned root at now, with the CRLs;
  * on success gives the window [lo, hi] in which all its certificates and
  * CRLs are valid. what names the chain in messages. */
-static int verify_chain(struct dcap_cache *k, STACK_OF(X509) *chain, bool need_pck_crl, time_t now,
+static int verify_chain(struct dcap_cache *k, STACK_OF(X509) * chain, bool need_pck_crl, time_t now,
                         const char *what, time_t *lo, time_t *hi, struct cerr *err)
 {
 	X509 *leaf = sk_X509_value(chain, 0);
@@ -839,7 +860,8 @@ static int verify_chain(struct dcap_cache *k, STACK_OF(X509) *chain, bool need_p
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
 	int r = -ENOMEM;
 	if (!store || !ctx || !crls || !X509_STORE_add_cert(store, k->root) ||
-	    !sk_X509_CRL_push(crls, k->root_crl) || (need_pck_crl && !sk_X509_CRL_push(crls, k->pck_crl)))
+	    !sk_X509_CRL_push(crls, k->root_crl) ||
+	    (need_pck_crl && !sk_X509_CRL_push(crls, k->pck_crl)))
 		goto out;
 	if (!X509_STORE_CTX_init(ctx, store, leaf, chain))
 		goto out;
@@ -858,16 +880,22 @@ static int verify_chain(struct dcap_cache *k, STACK_OF(X509) *chain, bool need_p
 		fmt_time(now, ts, sizeof(ts));
 		const char *check = what;
 		if (e == X509_V_ERR_CERT_NOT_YET_VALID || e == X509_V_ERR_CERT_HAS_EXPIRED)
-			r = cerr_setx(err, EKEYEXPIRED, "%s validity: certificate %d (%s) %s at %s", what,
-			              depth, cn,
-			              e == X509_V_ERR_CERT_HAS_EXPIRED ? "has expired" : "is not yet valid", ts);
-		else if (e == X509_V_ERR_CRL_NOT_YET_VALID || e == X509_V_ERR_CRL_HAS_EXPIRED)
-			r = cerr_setx(err, EKEYEXPIRED, "%s crl window: the CRL for certificate %d (%s) %s at %s",
+			r = cerr_setx(err, EKEYEXPIRED, "%s validity: certificate %d (%s) %s at %s",
 			              what, depth, cn,
-			              e == X509_V_ERR_CRL_HAS_EXPIRED ? "has expired" : "is not yet valid", ts);
+			              e == X509_V_ERR_CERT_HAS_EXPIRED ? "has expired"
+			                                               : "is not yet valid",
+			              ts);
+		else if (e == X509_V_ERR_CRL_NOT_YET_VALID || e == X509_V_ERR_CRL_HAS_EXPIRED)
+			r = cerr_setx(err, EKEYEXPIRED,
+			              "%s crl window: the CRL for certificate %d (%s) %s at %s",
+			              what, depth, cn,
+			              e == X509_V_ERR_CRL_HAS_EXPIRED ? "has expired"
+			                                              : "is not yet valid",
+			              ts);
 		else if (e == X509_V_ERR_CERT_REVOKED)
-			r = cerr_setx(err, EKEYREVOKED, "%s revocation: certificate %d (%s) is revoked", what,
-			              depth, cn);
+			r = cerr_setx(err, EKEYREVOKED,
+			              "%s revocation: certificate %d (%s) is revoked", what, depth,
+			              cn);
 		else
 			r = cerr_setx(err, EBADMSG, "%s: certificate %d (%s): %s", check, depth, cn,
 			              X509_verify_cert_error_string(e));
@@ -917,7 +945,7 @@ static int oid_text(const ASN1_OBJECT *o, char *buf, int n)
 }
 
 /* One SEQUENCE { OID, value }: the OID's text and the value. */
-static int ext_pair(ASN1_TYPE *t, char *oid, int n, ASN1_TYPE **val, STACK_OF(ASN1_TYPE) **hold)
+static int ext_pair(ASN1_TYPE *t, char *oid, int n, ASN1_TYPE **val, STACK_OF(ASN1_TYPE) * *hold)
 {
 	if (ASN1_TYPE_get(t) != V_ASN1_SEQUENCE)
 		return -EBADMSG;
@@ -959,7 +987,8 @@ static int pck_extensions(X509 *pck, struct pck_info *info, struct cerr *err)
 	int idx = obj ? X509_get_ext_by_OBJ(pck, obj, -1) : -1;
 	ASN1_OBJECT_free(obj);
 	if (idx < 0)
-		return cerr_setx(err, EBADMSG, "pck extensions: the PCK certificate has no SGX extension (%s)",
+		return cerr_setx(err, EBADMSG,
+		                 "pck extensions: the PCK certificate has no SGX extension (%s)",
 		                 SGX_OID);
 	ASN1_OCTET_STRING *data = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
 	const unsigned char *p = data->data;
@@ -989,13 +1018,15 @@ static int pck_extensions(X509 *pck, struct pck_info *info, struct cerr *err)
 					ASN1_TYPE *tv;
 					STACK_OF(ASN1_TYPE) *th = NULL;
 					long x = 0;
-					if (ext_pair(sk_ASN1_TYPE_value(tcb, j), toid, sizeof(toid), &tv, &th) < 0) {
+					if (ext_pair(sk_ASN1_TYPE_value(tcb, j), toid, sizeof(toid),
+					             &tv, &th) < 0) {
 						r = -EBADMSG;
 						break;
 					}
 					const char *suffix = toid + strlen(SGX_OID ".2");
-					int c = strncmp(toid, SGX_OID ".2.", strlen(SGX_OID ".2.")) ? -1
-					                                                            : atoi(suffix + 1);
+					int c = strncmp(toid, SGX_OID ".2.", strlen(SGX_OID ".2."))
+					            ? -1
+					            : atoi(suffix + 1);
 					if (c >= 1 && c <= 16) {
 						if (small_int(tv, 255, &x) < 0)
 							r = -EBADMSG;
@@ -1028,8 +1059,9 @@ static int pck_extensions(X509 *pck, struct pck_info *info, struct cerr *err)
 	}
 	sk_ASN1_TYPE_pop_free(top, ASN1_TYPE_free);
 	if (r < 0 || seen != 7)
-		return cerr_setx(err, EBADMSG,
-		                 "pck extensions: the SGX extension lacks or garbles TCB, PCE-ID or FMSPC");
+		return cerr_setx(
+		    err, EBADMSG,
+		    "pck extensions: the SGX extension lacks or garbles TCB, PCE-ID or FMSPC");
 	return 0;
 }
 
@@ -1040,7 +1072,8 @@ static int json_window(struct json_object *o, const char *what, time_t *issue, t
 {
 	const char *a = jstr(o, "issueDate"), *b = jstr(o, "nextUpdate");
 	if (!a || !b || dcap_parse_time(a, issue) < 0 || dcap_parse_time(b, next) < 0)
-		return cerr_setx(err, EBADMSG, "%s: issueDate/nextUpdate missing or not RFC 3339", what);
+		return cerr_setx(err, EBADMSG, "%s: issueDate/nextUpdate missing or not RFC 3339",
+		                 what);
 	return 0;
 }
 
@@ -1061,12 +1094,14 @@ static int cache_prepare(const struct dcap_collateral *c, struct cerr *err)
 	if (!(k->pck_crl = d2i_X509_CRL(NULL, &p, (long)c->pck_crl_len)) ||
 	    p != c->pck_crl + c->pck_crl_len)
 		return cerr_setx(err, EBADMSG, "pck crl: not a DER CRL");
-	if (load_chain(c->pck_crl_issuer_chain, strlen(c->pck_crl_issuer_chain), &k->pck_crl_chain) < 0)
+	if (load_chain(c->pck_crl_issuer_chain, strlen(c->pck_crl_issuer_chain),
+	               &k->pck_crl_chain) < 0)
 		return cerr_setx(err, EBADMSG, "pck crl chain: no PEM certificate");
-	if (load_chain(c->tcb_info_issuer_chain, strlen(c->tcb_info_issuer_chain), &k->tcb_chain) < 0)
-		return cerr_setx(err, EBADMSG, "tcb info chain: no PEM certificate");
-	if (load_chain(c->qe_identity_issuer_chain, strlen(c->qe_identity_issuer_chain), &k->qe_chain) <
+	if (load_chain(c->tcb_info_issuer_chain, strlen(c->tcb_info_issuer_chain), &k->tcb_chain) <
 	    0)
+		return cerr_setx(err, EBADMSG, "tcb info chain: no PEM certificate");
+	if (load_chain(c->qe_identity_issuer_chain, strlen(c->qe_identity_issuer_chain),
+	               &k->qe_chain) < 0)
 		return cerr_setx(err, EBADMSG, "qe identity chain: no PEM certificate");
 	k->tcb = json_parse_n(c->tcb_info, c->tcb_info_len);
 	if (!k->tcb || !json_object_is_type(k->tcb, json_type_object))
@@ -1086,25 +1121,32 @@ static int check_collateral(const struct dcap_collateral *c, time_t now, struct 
 	if (!k->sigs_ok) {
 		if (ecdsa_verify(X509_get0_pubkey(sk_X509_value(k->tcb_chain, 0)), c->tcb_info_sig,
 		                 c->tcb_info, c->tcb_info_len) < 0)
-			return cerr_setx(err, EBADMSG,
-			                 "tcb info signature: does not verify with the TCB signing key");
-		if (ecdsa_verify(X509_get0_pubkey(sk_X509_value(k->qe_chain, 0)), c->qe_identity_sig,
-		                 c->qe_identity, c->qe_identity_len) < 0)
-			return cerr_setx(err, EBADMSG,
-			                 "qe identity signature: does not verify with the TCB signing key");
+			return cerr_setx(
+			    err, EBADMSG,
+			    "tcb info signature: does not verify with the TCB signing key");
+		if (ecdsa_verify(X509_get0_pubkey(sk_X509_value(k->qe_chain, 0)),
+		                 c->qe_identity_sig, c->qe_identity, c->qe_identity_len) < 0)
+			return cerr_setx(
+			    err, EBADMSG,
+			    "qe identity signature: does not verify with the TCB signing key");
 		k->sigs_ok = true;
 	}
 	if (!k->chains_ok || now < k->lo || now > k->hi) {
 		time_t lo[3], hi[3];
 		k->chains_ok = false;
-		if (verify_chain(k, k->tcb_chain, false, now, "tcb info chain", &lo[0], &hi[0], err) < 0 ||
-		    verify_chain(k, k->qe_chain, false, now, "qe identity chain", &lo[1], &hi[1], err) < 0 ||
-		    verify_chain(k, k->pck_crl_chain, false, now, "pck crl chain", &lo[2], &hi[2], err) < 0)
+		if (verify_chain(k, k->tcb_chain, false, now, "tcb info chain", &lo[0], &hi[0],
+		                 err) < 0 ||
+		    verify_chain(k, k->qe_chain, false, now, "qe identity chain", &lo[1], &hi[1],
+		                 err) < 0 ||
+		    verify_chain(k, k->pck_crl_chain, false, now, "pck crl chain", &lo[2], &hi[2],
+		                 err) < 0)
 			return -EBADMSG;
 		/* the PCK CRL's issuer must be the chain given for it */
-		if (X509_CRL_verify(k->pck_crl, X509_get0_pubkey(sk_X509_value(k->pck_crl_chain, 0))) != 1)
-			return cerr_setx(err, EBADMSG,
-			                 "pck crl: not signed by the first certificate of pck_crl_issuer_chain");
+		if (X509_CRL_verify(k->pck_crl,
+		                    X509_get0_pubkey(sk_X509_value(k->pck_crl_chain, 0))) != 1)
+			return cerr_setx(
+			    err, EBADMSG,
+			    "pck crl: not signed by the first certificate of pck_crl_issuer_chain");
 		k->lo = lo[0] > lo[1] ? lo[0] : lo[1];
 		k->lo = lo[2] > k->lo ? lo[2] : k->lo;
 		k->hi = hi[0] < hi[1] ? hi[0] : hi[1];
@@ -1114,11 +1156,15 @@ static int check_collateral(const struct dcap_collateral *c, time_t now, struct 
 	char ts[32];
 	fmt_time(now, ts, sizeof(ts));
 	if (now < k->tcb_issue || now > k->tcb_next)
-		return cerr_setx(err, EKEYEXPIRED, "tcb info window: %s is outside issueDate..nextUpdate "
-		                 "(%s..%s)", ts, jstr(k->tcb, "issueDate"), jstr(k->tcb, "nextUpdate"));
+		return cerr_setx(err, EKEYEXPIRED,
+		                 "tcb info window: %s is outside issueDate..nextUpdate "
+		                 "(%s..%s)",
+		                 ts, jstr(k->tcb, "issueDate"), jstr(k->tcb, "nextUpdate"));
 	if (now < k->qe_issue || now > k->qe_next)
-		return cerr_setx(err, EKEYEXPIRED, "qe identity window: %s is outside issueDate..nextUpdate "
-		                 "(%s..%s)", ts, jstr(k->qe, "issueDate"), jstr(k->qe, "nextUpdate"));
+		return cerr_setx(err, EKEYEXPIRED,
+		                 "qe identity window: %s is outside issueDate..nextUpdate "
+		                 "(%s..%s)",
+		                 ts, jstr(k->qe, "issueDate"), jstr(k->qe, "nextUpdate"));
 	return 0;
 }
 
@@ -1136,10 +1182,13 @@ static int check_pck_chain(const struct dcap_quote *q, const struct dcap_collate
 		k->pck = NULL;
 		k->pck_ok = false;
 		if (load_chain((const char *)q->pck_chain, q->pck_chain_len, &k->pck) < 0)
-			return cerr_setx(err, EBADMSG, "pck chain: the certification data holds no PEM certificate");
+			return cerr_setx(
+			    err, EBADMSG,
+			    "pck chain: the certification data holds no PEM certificate");
 		memcpy(k->pck_hash, h, 32);
 		if (sk_X509_num(k->pck) < 2)
-			return cerr_setx(err, EBADMSG, "pck chain: one certificate; want PCK, CA and root");
+			return cerr_setx(err, EBADMSG,
+			                 "pck chain: one certificate; want PCK, CA and root");
 		if (pck_extensions(sk_X509_value(k->pck, 0), &k->pck_info, err) < 0)
 			return -EBADMSG;
 	}
@@ -1147,8 +1196,10 @@ static int check_pck_chain(const struct dcap_quote *q, const struct dcap_collate
 	if (verify_chain(k, k->pck, true, now, "pck chain", &k->pck_lo, &k->pck_hi, err) < 0)
 		return -EBADMSG;
 	/* the PCK CRL must be the one of the PCK certificate's issuer */
-	if (X509_NAME_cmp(X509_CRL_get_issuer(k->pck_crl), X509_get_issuer_name(sk_X509_value(k->pck, 0))))
-		return cerr_setx(err, EBADMSG, "pck crl: issued by another CA than the PCK certificate's");
+	if (X509_NAME_cmp(X509_CRL_get_issuer(k->pck_crl),
+	                  X509_get_issuer_name(sk_X509_value(k->pck, 0))))
+		return cerr_setx(err, EBADMSG,
+		                 "pck crl: issued by another CA than the PCK certificate's");
 	k->pck_ok = true;
 	return 0;
 }
@@ -1156,8 +1207,13 @@ static int check_pck_chain(const struct dcap_quote *q, const struct dcap_collate
 /* ---- TCB levels and identities ------------------------------------------------- */
 
 static const char *const statuses[] = {
-    "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-    "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked",
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+    "Revoked",
 };
 
 static const char *known_status(const char *s)
@@ -1176,7 +1232,8 @@ static const char *converge(const char *base, const char *other)
 		return "Revoked";
 	if (strcmp(other, "OutOfDate"))
 		return base;
-	if (!strcmp(base, "ConfigurationNeeded") || !strcmp(base, "ConfigurationAndSWHardeningNeeded") ||
+	if (!strcmp(base, "ConfigurationNeeded") ||
+	    !strcmp(base, "ConfigurationAndSWHardeningNeeded") ||
 	    !strcmp(base, "OutOfDateConfigurationNeeded"))
 		return "OutOfDateConfigurationNeeded";
 	return "OutOfDate";
@@ -1192,9 +1249,11 @@ static int add_advisories(struct dcap_result *res, struct json_object *level, co
 		return cerr_setx(err, EBADMSG, "%s: advisoryIDs is not an array", what);
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *v = json_object_array_get_idx(a, i);
-		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+		const char *s =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 		if (!s || !*s || strlen(s) >= DCAP_ADVISORY_LEN)
-			return cerr_setx(err, EBADMSG, "%s: advisory id %zu is not a short string", what, i);
+			return cerr_setx(err, EBADMSG, "%s: advisory id %zu is not a short string",
+			                 what, i);
 		bool dup = false;
 		for (size_t j = 0; j < res->n_advisory_ids; j++)
 			dup |= !strcmp(res->advisory_ids[j], s);
@@ -1248,18 +1307,22 @@ static int check_tcb_levels(const struct dcap_quote *q, struct dcap_cache *k,
 	const uint8_t *tee = q->td.tee_tcb_svn;
 	for (size_t i = 0; i < json_object_array_length(levels); i++) {
 		struct json_object *lv = json_object_array_get_idx(levels, i), *tcb;
-		if (!json_object_object_get_ex(lv, "tcb", &tcb) || !json_object_is_type(tcb, json_type_object))
+		if (!json_object_object_get_ex(lv, "tcb", &tcb) ||
+		    !json_object_is_type(tcb, json_type_object))
 			return cerr_setx(err, EBADMSG, "tcb info: level %zu has no tcb object", i);
 		uint8_t sgx[16], tdxc[16];
 		int64_t pcesvn;
-		if (level_comps(tcb, "sgxtcbcomponents", sgx) < 0 || jint(tcb, "pcesvn", 0, 65535, &pcesvn) < 0)
-			return cerr_setx(err, EBADMSG, "tcb info: level %zu: bad SGX components or pcesvn", i);
+		if (level_comps(tcb, "sgxtcbcomponents", sgx) < 0 ||
+		    jint(tcb, "pcesvn", 0, 65535, &pcesvn) < 0)
+			return cerr_setx(err, EBADMSG,
+			                 "tcb info: level %zu: bad SGX components or pcesvn", i);
 		bool ok = pi->pcesvn >= pcesvn;
 		for (int j = 0; j < 16; j++)
 			ok &= pi->comp[j] >= sgx[j];
 		if (tdx) {
 			if (level_comps(tcb, "tdxtcbcomponents", tdxc) < 0)
-				return cerr_setx(err, EBADMSG, "tcb info: level %zu: bad TDX components", i);
+				return cerr_setx(err, EBADMSG,
+				                 "tcb info: level %zu: bad TDX components", i);
 			/* with a TDX module version (TEE_TCB_SVN[1] > 0) its first two
 			 * components are checked against the module identity instead */
 			for (int j = tee[1] > 0 ? 2 : 0; j < 16; j++)
@@ -1275,9 +1338,11 @@ static int check_tcb_levels(const struct dcap_quote *q, struct dcap_cache *k,
 		*status = st;
 		return add_advisories(res, lv, "tcb info", err);
 	}
-	return cerr_setx(err, EBADMSG, "tcb level: no TCB level of FMSPC %02X%02X%02X%02X%02X%02X "
-	                 "matches the platform (TCB not supported)", pi->fmspc[0], pi->fmspc[1],
-	                 pi->fmspc[2], pi->fmspc[3], pi->fmspc[4], pi->fmspc[5]);
+	return cerr_setx(err, EBADMSG,
+	                 "tcb level: no TCB level of FMSPC %02X%02X%02X%02X%02X%02X "
+	                 "matches the platform (TCB not supported)",
+	                 pi->fmspc[0], pi->fmspc[1], pi->fmspc[2], pi->fmspc[3], pi->fmspc[4],
+	                 pi->fmspc[5]);
 }
 
 static bool masked_eq(const uint8_t *val, const uint8_t *want, const uint8_t *mask, size_t n)
@@ -1309,33 +1374,39 @@ static int check_tdx_module(const struct dcap_quote *q, struct dcap_cache *k,
 				mod = json_object_array_get_idx(ids, i);
 		}
 		if (!mod)
-			return cerr_setx(err, EBADMSG, "tdx module: no identity %s in tcb info", want);
+			return cerr_setx(err, EBADMSG, "tdx module: no identity %s in tcb info",
+			                 want);
 	}
 	uint8_t signer[48], attr[8], mask[8];
 	if (jhex(mod, "mrsigner", signer, 48) < 0 || jhex(mod, "attributes", attr, 8) < 0 ||
 	    jhex(mod, "attributesMask", mask, 8) < 0)
-		return cerr_setx(err, EBADMSG, "tdx module: mrsigner/attributes/attributesMask malformed");
+		return cerr_setx(err, EBADMSG,
+		                 "tdx module: mrsigner/attributes/attributesMask malformed");
 	if (memcmp(signer, t->mr_signer_seam, 48))
 		return cerr_setx(err, EBADMSG, "tdx module: MRSIGNERSEAM differs from tcb info's");
 	if (!masked_eq(t->seam_attributes, attr, mask, 8))
-		return cerr_setx(err, EBADMSG, "tdx module: SEAMATTRIBUTES do not match tcb info's");
+		return cerr_setx(err, EBADMSG,
+		                 "tdx module: SEAMATTRIBUTES do not match tcb info's");
 	if (ver == 0)
 		return 0;
 	struct json_object *levels = jarr(mod, "tcbLevels", TCB_LEVELS_MAX);
 	for (size_t i = 0; levels && i < json_object_array_length(levels); i++) {
 		struct json_object *lv = json_object_array_get_idx(levels, i), *tcb;
 		int64_t svn;
-		if (!json_object_object_get_ex(lv, "tcb", &tcb) || jint(tcb, "isvsvn", 0, 255, &svn) < 0)
+		if (!json_object_object_get_ex(lv, "tcb", &tcb) ||
+		    jint(tcb, "isvsvn", 0, 255, &svn) < 0)
 			return cerr_setx(err, EBADMSG, "tdx module: level %zu malformed", i);
 		if (isvsvn < svn)
 			continue;
 		const char *st = known_status(jstr(lv, "tcbStatus"));
 		if (!st)
-			return cerr_setx(err, EBADMSG, "tdx module: level %zu: unknown tcbStatus", i);
+			return cerr_setx(err, EBADMSG, "tdx module: level %zu: unknown tcbStatus",
+			                 i);
 		*status = converge(*status, st);
 		return add_advisories(res, lv, "tdx module", err);
 	}
-	return cerr_setx(err, EBADMSG, "tdx module: SVN %u below every level of TDX_%02X", isvsvn, ver);
+	return cerr_setx(err, EBADMSG, "tdx module: SVN %u below every level of TDX_%02X", isvsvn,
+	                 ver);
 }
 
 static int check_qe_identity(const struct dcap_quote *q, struct dcap_cache *k,
@@ -1347,36 +1418,44 @@ static int check_qe_identity(const struct dcap_quote *q, struct dcap_cache *k,
 	const char *want = q->body_type == DCAP_BODY_SGX ? "QE" : "TD_QE";
 	int64_t ver;
 	if (!id || strcmp(id, want) || jint(qe, "version", 2, 2, &ver) < 0)
-		return cerr_setx(err, EBADMSG, "qe identity: id '%s' version 2 wanted for this quote", want);
+		return cerr_setx(err, EBADMSG,
+		                 "qe identity: id '%s' version 2 wanted for this quote", want);
 	uint8_t signer[32], misc[4], misc_mask[4], attr[16], attr_mask[16];
 	int64_t prodid;
 	if (jhex(qe, "mrsigner", signer, 32) < 0 || jhex(qe, "miscselect", misc, 4) < 0 ||
 	    jhex(qe, "miscselectMask", misc_mask, 4) < 0 || jhex(qe, "attributes", attr, 16) < 0 ||
-	    jhex(qe, "attributesMask", attr_mask, 16) < 0 || jint(qe, "isvprodid", 0, 65535, &prodid) < 0)
+	    jhex(qe, "attributesMask", attr_mask, 16) < 0 ||
+	    jint(qe, "isvprodid", 0, 65535, &prodid) < 0)
 		return cerr_setx(err, EBADMSG, "qe identity: a field is missing or malformed");
 	if (memcmp(signer, r->mr_signer, 32))
-		return cerr_setx(err, EBADMSG, "qe identity: the QE's MRSIGNER is not the identity's");
+		return cerr_setx(err, EBADMSG,
+		                 "qe identity: the QE's MRSIGNER is not the identity's");
 	if (r->isv_prod_id != prodid)
 		return cerr_setx(err, EBADMSG, "qe identity: the QE's ISVPRODID %u is not %lld",
 		                 r->isv_prod_id, (long long)prodid);
 	/* MISCSELECT is a little-endian u32 in the report, big-endian hex in JSON */
 	uint32_t want_misc = (uint32_t)misc[0] << 24 | misc[1] << 16 | misc[2] << 8 | misc[3];
-	uint32_t mmask = (uint32_t)misc_mask[0] << 24 | misc_mask[1] << 16 | misc_mask[2] << 8 | misc_mask[3];
+	uint32_t mmask =
+	    (uint32_t)misc_mask[0] << 24 | misc_mask[1] << 16 | misc_mask[2] << 8 | misc_mask[3];
 	if ((r->misc_select & mmask) != want_misc)
-		return cerr_setx(err, EBADMSG, "qe identity: the QE's masked MISCSELECT does not match");
+		return cerr_setx(err, EBADMSG,
+		                 "qe identity: the QE's masked MISCSELECT does not match");
 	if (!masked_eq(r->attributes, attr, attr_mask, 16))
-		return cerr_setx(err, EBADMSG, "qe identity: the QE's masked ATTRIBUTES do not match");
+		return cerr_setx(err, EBADMSG,
+		                 "qe identity: the QE's masked ATTRIBUTES do not match");
 	struct json_object *levels = jarr(qe, "tcbLevels", TCB_LEVELS_MAX);
 	for (size_t i = 0; levels && i < json_object_array_length(levels); i++) {
 		struct json_object *lv = json_object_array_get_idx(levels, i), *tcb;
 		int64_t svn;
-		if (!json_object_object_get_ex(lv, "tcb", &tcb) || jint(tcb, "isvsvn", 0, 65535, &svn) < 0)
+		if (!json_object_object_get_ex(lv, "tcb", &tcb) ||
+		    jint(tcb, "isvsvn", 0, 65535, &svn) < 0)
 			return cerr_setx(err, EBADMSG, "qe identity: level %zu malformed", i);
 		if (r->isv_svn < svn)
 			continue;
 		const char *st = known_status(jstr(lv, "tcbStatus"));
 		if (!st)
-			return cerr_setx(err, EBADMSG, "qe identity: level %zu: unknown tcbStatus", i);
+			return cerr_setx(err, EBADMSG, "qe identity: level %zu: unknown tcbStatus",
+			                 i);
 		*status = converge(*status, st);
 		return add_advisories(res, lv, "qe identity", err);
 	}
@@ -1413,20 +1492,24 @@ int dcap_verify(const struct dcap_quote *q, const struct dcap_collateral *c, tim
 	memset(res, 0, sizeof(*res));
 	int r;
 	if (!q->signed_data || !c->tcb_info)
-		return fail_check(res, "input", cerr_setx(err, EINVAL, "input: quote or collateral not parsed"));
+		return fail_check(res, "input",
+		                  cerr_setx(err, EINVAL, "input: quote or collateral not parsed"));
 	if (memcmp(q->hdr.qe_vendor_id, intel_qe_vendor, 16))
-		return failed(res, err, cerr_setx(err, EBADMSG, "quote header: QE vendor is not Intel"));
+		return failed(res, err,
+		              cerr_setx(err, EBADMSG, "quote header: QE vendor is not Intel"));
 
 	/* 1. the quote, signed by the attestation key */
 	EVP_PKEY *ak = p256_raw_key(q->att_key);
 	if (!ak)
-		return failed(res, err, cerr_setx(err, EBADMSG, "attestation key: not a P-256 point"));
+		return failed(res, err,
+		              cerr_setx(err, EBADMSG, "attestation key: not a P-256 point"));
 	r = ecdsa_verify(ak, q->signature, q->signed_data, q->signed_len);
 	EVP_PKEY_free(ak);
 	if (r < 0)
-		return failed(res, err, cerr_setx(err, EBADMSG,
-		                                  "quote signature: header and body are not signed by the "
-		                                  "attestation key"));
+		return failed(res, err,
+		              cerr_setx(err, EBADMSG,
+		                        "quote signature: header and body are not signed by the "
+		                        "attestation key"));
 	/* 2. the QE report binds the attestation key and the QE auth data */
 	uint8_t want[64] = {0};
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -1438,9 +1521,10 @@ int dcap_verify(const struct dcap_quote *q, const struct dcap_collateral *c, tim
 	if (!r)
 		return failed(res, err, cerr_setx(err, ENOMEM, "memory: SHA-256 failed"));
 	if (memcmp(want, q->qe_report.report_data, 64))
-		return failed(res, err, cerr_setx(err, EBADMSG,
-		                                  "qe report data: not SHA-256(attestation key || QE "
-		                                  "authentication data) || zeros"));
+		return failed(res, err,
+		              cerr_setx(err, EBADMSG,
+		                        "qe report data: not SHA-256(attestation key || QE "
+		                        "authentication data) || zeros"));
 
 	/* 3. the collateral and the PCK chain */
 	struct dcap_collateral *cm = (struct dcap_collateral *)c;
@@ -1455,11 +1539,12 @@ int dcap_verify(const struct dcap_quote *q, const struct dcap_collateral *c, tim
 	if ((r = check_pck_chain(q, c, now, err)) < 0)
 		return failed(res, err, r);
 	/* 4. the QE report, signed by the PCK key */
-	if (ecdsa_verify(X509_get0_pubkey(sk_X509_value(k->pck, 0)), q->qe_report_sig, q->qe_report_raw,
-	                 SGX_REPORT_LEN) < 0)
-		return failed(res, err, cerr_setx(err, EBADMSG,
-		                                  "qe report signature: the QE report is not signed by the "
-		                                  "PCK key"));
+	if (ecdsa_verify(X509_get0_pubkey(sk_X509_value(k->pck, 0)), q->qe_report_sig,
+	                 q->qe_report_raw, SGX_REPORT_LEN) < 0)
+		return failed(res, err,
+		              cerr_setx(err, EBADMSG,
+		                        "qe report signature: the QE report is not signed by the "
+		                        "PCK key"));
 	if ((r = check_collateral(c, now, err)) < 0)
 		return failed(res, err, r);
 
@@ -1471,19 +1556,23 @@ int dcap_verify(const struct dcap_quote *q, const struct dcap_collateral *c, tim
 	bool tdx = q->body_type != DCAP_BODY_SGX;
 	const char *id = jstr(tcb, "id");
 	int64_t ver;
-	if (jint(tcb, "version", 2, 3, &ver) < 0 || (tdx && (ver != 3 || !id || strcmp(id, "TDX"))) ||
-	    (!tdx && id && strcmp(id, "SGX")))
-		return failed(res, err, cerr_setx(err, EBADMSG, "tcb info: id/version is not %s",
-		                                  tdx ? "TDX v3" : "SGX v2/v3"));
+	if (jint(tcb, "version", 2, 3, &ver) < 0 ||
+	    (tdx && (ver != 3 || !id || strcmp(id, "TDX"))) || (!tdx && id && strcmp(id, "SGX")))
+		return failed(res, err,
+		              cerr_setx(err, EBADMSG, "tcb info: id/version is not %s",
+		                        tdx ? "TDX v3" : "SGX v2/v3"));
 	uint8_t fmspc[6], pce[2];
 	if (jhex(tcb, "fmspc", fmspc, 6) < 0 || memcmp(fmspc, pi->fmspc, 6))
-		return failed(res, err, cerr_setx(err, EBADMSG,
-		                                  "fmspc: tcb info's FMSPC is not the PCK certificate's "
-		                                  "%02X%02X%02X%02X%02X%02X", pi->fmspc[0], pi->fmspc[1],
-		                                  pi->fmspc[2], pi->fmspc[3], pi->fmspc[4], pi->fmspc[5]));
+		return failed(res, err,
+		              cerr_setx(err, EBADMSG,
+		                        "fmspc: tcb info's FMSPC is not the PCK certificate's "
+		                        "%02X%02X%02X%02X%02X%02X",
+		                        pi->fmspc[0], pi->fmspc[1], pi->fmspc[2], pi->fmspc[3],
+		                        pi->fmspc[4], pi->fmspc[5]));
 	if (jhex(tcb, "pceId", pce, 2) < 0 || memcmp(pce, pi->pce_id, 2))
-		return failed(res, err, cerr_setx(err, EBADMSG,
-		                                  "pce id: tcb info's PCE id is not the PCK certificate's"));
+		return failed(res, err,
+		              cerr_setx(err, EBADMSG,
+		                        "pce id: tcb info's PCE id is not the PCK certificate's"));
 
 	/* 6. levels */
 	const char *status = NULL;
@@ -1503,7 +1592,8 @@ int dcap_quote_pck_info(const struct dcap_quote *q, uint8_t fmspc[6], const char
 	STACK_OF(X509) *sk = NULL;
 	struct pck_info info;
 	if (!q->pck_chain || load_chain((const char *)q->pck_chain, q->pck_chain_len, &sk) < 0)
-		return cerr_setx(err, EBADMSG, "pck chain: the certification data holds no PEM certificate");
+		return cerr_setx(err, EBADMSG,
+		                 "pck chain: the certification data holds no PEM certificate");
 	X509 *pck = sk_X509_value(sk, 0);
 	int r = pck_extensions(pck, &info, err);
 	if (r == 0) {

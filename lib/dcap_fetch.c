@@ -50,7 +50,8 @@ static char *url_decode(const char *s, size_t n)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+		if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 &&
+		    hex_digit(s[i + 2]) >= 0) {
 			*o++ = (char)(hex_digit(s[i + 1]) << 4 | hex_digit(s[i + 2]));
 			i += 2;
 		} else {
@@ -105,7 +106,8 @@ static int get(const char *url, const char *header, struct reply *r, struct cerr
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK)
-		return cerr_setx(err, EIO, "pccs: GET %s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+		return cerr_setx(err, EIO, "pccs: GET %s: %s", url,
+		                 ebuf[0] ? ebuf : curl_easy_strerror(rc));
 	if (status != 200)
 		return cerr_setx(err, EIO, "pccs: GET %s: HTTP status %ld", url, status);
 	if (header && !r->header)
@@ -159,7 +161,8 @@ static void crl_reply(struct reply *r, struct json_object *out, const char *key)
 			free(hex);
 		}
 	} else {
-		json_object_object_add(out, key, json_object_new_string_len((const char *)p, (int)n));
+		json_object_object_add(out, key,
+		                       json_object_new_string_len((const char *)p, (int)n));
 	}
 }
 
@@ -181,8 +184,8 @@ static int fetch(const char *base, bool tdx, const char *fmspc_hex, const char *
 
 	snprintf(url, sizeof(url), "%s/%s/certification/v4/qe/identity", base, tee);
 	if ((rc = get(url, "SGX-Enclave-Identity-Issuer-Chain", &r, err)) < 0 ||
-	    (rc = signed_reply(&r, "enclaveIdentity", o, "qe_identity", "qe_identity_signature", url,
-	                       err)) < 0)
+	    (rc = signed_reply(&r, "enclaveIdentity", o, "qe_identity", "qe_identity_signature",
+	                       url, err)) < 0)
 		goto out;
 	json_object_object_add(o, "qe_identity_issuer_chain", json_object_new_string(r.header));
 	reply_free(&r);
@@ -239,14 +242,14 @@ int dcap_collateral_fetch(const char *base_url, const char *cache_dir, const str
 			base[bl -= strlen(sfx[i])] = 0;
 
 	if (cache_dir) {
-		snprintf(path, sizeof(path), "%s/%s-%s-%s.json", cache_dir, tdx ? "tdx" : "sgx", fmspc_hex,
-		         ca);
+		snprintf(path, sizeof(path), "%s/%s-%s-%s.json", cache_dir, tdx ? "tdx" : "sgx",
+		         fmspc_hex, ca);
 		struct stat st;
 		time_t lo, hi;
 		if (stat(path, &st) == 0) {
 			struct cerr e2 = CERR_INIT;
-			if (dcap_collateral_load(path, c, &e2) == 0 && dcap_collateral_window(c, &lo, &hi) == 0 &&
-			    now >= lo && now <= hi)
+			if (dcap_collateral_load(path, c, &e2) == 0 &&
+			    dcap_collateral_window(c, &lo, &hi) == 0 && now >= lo && now <= hi)
 				return 0;
 			dcap_collateral_free(c);
 		}

@@ -70,8 +70,9 @@ static int check_sgx_quote(const struct sealc_opts *opts, const struct seal_resp
 	if (r < 0)
 		return cerr_prefix(err, -EBADMSG, "the seal-server's quote");
 	if (q.body_type != DCAP_BODY_SGX)
-		return cerr_setx(err, EBADMSG,
-		                 "the seal-server's quote is a TD quote, not the seal enclave's SGX quote");
+		return cerr_setx(
+		    err, EBADMSG,
+		    "the seal-server's quote is a TD quote, not the seal enclave's SGX quote");
 	r = dcap_collateral_load(opts->dcap_collateral, &col, err);
 	if (r < 0)
 		return cerr_prefix(err, r == -ENOMEM ? r : -EBADMSG, "DCAP collateral");
@@ -80,20 +81,22 @@ static int check_sgx_quote(const struct sealc_opts *opts, const struct seal_resp
 	if (r < 0)
 		return cerr_prefix(err, -EBADMSG, "the seal-server's SGX quote");
 	if (!dcap_status_ok(res.status))
-		return cerr_setx(err, EBADMSG, "the seal-server's platform TCB status is %s", res.status);
+		return cerr_setx(err, EBADMSG, "the seal-server's platform TCB status is %s",
+		                 res.status);
 	bool allowed = false;
 	for (size_t i = 0; i < opts->n_mr_enclave; i++)
 		allowed |= crypto_memeq(opts->mr_enclave[i], q.sgx.mr_enclave, SEALC_MRENCLAVE_LEN);
 	if (!allowed) {
 		char hex[2 * SEALC_MRENCLAVE_LEN + 1];
 		hex_encode(q.sgx.mr_enclave, SEALC_MRENCLAVE_LEN, hex);
-		return cerr_setx(err, EBADMSG, "the seal enclave's MR_ENCLAVE %s is not in the allowlist",
-		                 hex);
+		return cerr_setx(err, EBADMSG,
+		                 "the seal enclave's MR_ENCLAVE %s is not in the allowlist", hex);
 	}
 	if (q.sgx.attributes[0] & DCAP_SGX_ATTR_DEBUG)
-		return cerr_setx(err, EBADMSG,
-		                 "the seal enclave runs with the DEBUG attribute: its memory is open "
-		                 "to the host");
+		return cerr_setx(
+		    err, EBADMSG,
+		    "the seal enclave runs with the DEBUG attribute: its memory is open "
+		    "to the host");
 	if (!crypto_memeq(q.sgx.report_data, want, 64))
 		return cerr_setx(err, EBADMSG,
 		                 "the seal enclave's report data is not SHA256(our public key) || "

@@ -100,24 +100,26 @@ static int one_word(const char *word, struct init_mode *m, bool seen[K_COUNT], s
 			    "kernel command line: '%s': expected cocoon.fs=virtiofs or 9p", word);
 		return 0;
 	case K_MRENCLAVE:
-		for (const char *p = val ? val : ""; ; p += 65) {
-			if (m->n_seal_mrenclave == INIT_MRENCLAVE_MAX || strspn(p, "0123456789abcdefABCDEF") != 64 ||
-			    (p[64] && p[64] != ',') ||
+		for (const char *p = val ? val : "";; p += 65) {
+			if (m->n_seal_mrenclave == INIT_MRENCLAVE_MAX ||
+			    strspn(p, "0123456789abcdefABCDEF") != 64 || (p[64] && p[64] != ',') ||
 			    hex_decode_n(p, m->seal_mrenclave[m->n_seal_mrenclave]) < 0)
-				return cerr_setx(err, EINVAL,
-				                 "kernel command line: '%s': expected "
-				                 "cocoon.seal_mrenclave=HEX[,HEX...] (64 hex digits each, "
-				                 "at most %d)",
-				                 word, INIT_MRENCLAVE_MAX);
+				return cerr_setx(
+				    err, EINVAL,
+				    "kernel command line: '%s': expected "
+				    "cocoon.seal_mrenclave=HEX[,HEX...] (64 hex digits each, "
+				    "at most %d)",
+				    word, INIT_MRENCLAVE_MAX);
 			m->n_seal_mrenclave++;
 			if (!p[64])
 				return 0;
 		}
 	case K_COLLATERAL:
 		if (!val || val[0] != '/' || strlen(val) >= sizeof(m->seal_collateral))
-			return cerr_setx(err, EINVAL,
-			                 "kernel command line: '%s': expected cocoon.seal_collateral=/PATH",
-			                 word);
+			return cerr_setx(
+			    err, EINVAL,
+			    "kernel command line: '%s': expected cocoon.seal_collateral=/PATH",
+			    word);
 		snprintf(m->seal_collateral, sizeof(m->seal_collateral), "%s", val);
 		return 0;
 	default: /* K_SEAL */
@@ -137,7 +139,8 @@ int init_mode_parse(const char *cmdline, struct init_mode *m, struct cerr *err)
 
 	*m = (struct init_mode){.tee = TEE_TDX};
 	snprintf(m->seal, sizeof(m->seal), "%s", INIT_SEAL_DEFAULT);
-	snprintf(m->seal_collateral, sizeof(m->seal_collateral), "%s", INIT_SEAL_COLLATERAL_DEFAULT);
+	snprintf(m->seal_collateral, sizeof(m->seal_collateral), "%s",
+	         INIT_SEAL_COLLATERAL_DEFAULT);
 	while (*p) {
 		char word[1024];
 		size_t n = strcspn(p, " \t\n");

@@ -88,7 +88,15 @@ static void print_result(bool json, bool ok, const char *name, const char *out, 
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CONNECT = 256, OPT_TEE, OPT_SIM_RTMR, OPT_SIM_KEY, OPT_TIMEOUT, OPT_JSON, OPT_COLLATERAL };
+	enum {
+		OPT_CONNECT = 256,
+		OPT_TEE,
+		OPT_SIM_RTMR,
+		OPT_SIM_KEY,
+		OPT_TIMEOUT,
+		OPT_JSON,
+		OPT_COLLATERAL
+	};
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"key-name", required_argument, NULL, 'k'},

@@ -14,19 +14,18 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "Usage: cocoon-verify COMMAND [ARGS]\n"
-	        "\n"
-	        "Commands:\n"
-	        "  quote FILE --collateral FILE [--now TIME] [--json]\n"
-	        "             verify one Intel DCAP quote (SGX v3, TDX v4/v5) against its\n"
-	        "             collateral (or --pccs URL [--cache DIR]) at TIME\n"
-	        "  cvm ...    the owner's check of one running CVM from its evidence\n"
-	        "\n"
-	        "`cocoon-verify COMMAND --help` describes each.\n"
-	        "\n"
-	        "Exit status: 0 verified, 1 a check failed (the message names it),\n"
-	        "2 usage error, 3 system error.\n");
+	fprintf(f, "Usage: cocoon-verify COMMAND [ARGS]\n"
+	           "\n"
+	           "Commands:\n"
+	           "  quote FILE --collateral FILE [--now TIME] [--json]\n"
+	           "             verify one Intel DCAP quote (SGX v3, TDX v4/v5) against its\n"
+	           "             collateral (or --pccs URL [--cache DIR]) at TIME\n"
+	           "  cvm ...    the owner's check of one running CVM from its evidence\n"
+	           "\n"
+	           "`cocoon-verify COMMAND --help` describes each.\n"
+	           "\n"
+	           "Exit status: 0 verified, 1 a check failed (the message names it),\n"
+	           "2 usage error, 3 system error.\n");
 }
 
 int main(int argc, char **argv)

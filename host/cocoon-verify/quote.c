@@ -74,8 +74,9 @@ static struct json_object *result_json(const struct dcap_quote *q, const struct 
 	json_object_object_add(o, "test_root", json_object_new_boolean(dcap_root_is_test()));
 	if (tdx) {
 		const struct dcap_td_report *t = &q->td;
-		json_object_object_add(o, "body",
-		                       json_object_new_string(q->body_type == DCAP_BODY_TD15 ? "td1.5" : "td1.0"));
+		json_object_object_add(
+		    o, "body",
+		    json_object_new_string(q->body_type == DCAP_BODY_TD15 ? "td1.5" : "td1.0"));
 		put_hex(o, "tee_tcb_svn", t->tee_tcb_svn, sizeof(t->tee_tcb_svn));
 		put_hex(o, "mr_seam", t->mr_seam, sizeof(t->mr_seam));
 		put_hex(o, "mr_signer_seam", t->mr_signer_seam, sizeof(t->mr_signer_seam));
@@ -142,25 +143,42 @@ int cocoon_verify_quote(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_COLLATERAL: collateral = optarg; break;
-		case OPT_PCCS: pccs = optarg; break;
-		case OPT_CACHE: cache = optarg; break;
-		case OPT_SAVE: save = optarg; break;
-		case OPT_JSON: json = true; break;
+		case OPT_COLLATERAL:
+			collateral = optarg;
+			break;
+		case OPT_PCCS:
+			pccs = optarg;
+			break;
+		case OPT_CACHE:
+			cache = optarg;
+			break;
+		case OPT_SAVE:
+			save = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
 		case OPT_NOW:
 			if (dcap_parse_time(optarg, &now) < 0) {
-				fprintf(stderr, "cocoon-verify quote: --now '%s': not RFC 3339 or Unix seconds\n",
+				fprintf(stderr,
+				        "cocoon-verify quote: --now '%s': not RFC 3339 or Unix "
+				        "seconds\n",
 				        optarg);
 				return VERIFY_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return VERIFY_EXIT_USAGE;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return VERIFY_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc || !collateral == !pccs || (cache && !pccs)) {
-		fprintf(stderr, "cocoon-verify quote: want one FILE and one of --collateral or --pccs "
-		                "(--cache only with --pccs)\n");
+		fprintf(stderr,
+		        "cocoon-verify quote: want one FILE and one of --collateral or --pccs "
+		        "(--cache only with --pccs)\n");
 		usage(stderr);
 		return VERIFY_EXIT_USAGE;
 	}
@@ -170,7 +188,8 @@ int cocoon_verify_quote(int argc, char **argv)
 	char *raw = NULL;
 	size_t len = 0;
 	if (read_file(path, DCAP_QUOTE_MAX, &raw, &len, &err) < 0)
-		return fail(json, "read", &err, err.code == EFBIG ? VERIFY_EXIT_FAILED : VERIFY_EXIT_SYSTEM);
+		return fail(json, "read", &err,
+		            err.code == EFBIG ? VERIFY_EXIT_FAILED : VERIFY_EXIT_SYSTEM);
 	struct dcap_quote q;
 	if (dcap_quote_parse((const uint8_t *)raw, len, &q, &err) < 0) {
 		cerr_prefix(&err, -EBADMSG, "'%s'", path);
@@ -182,7 +201,8 @@ int cocoon_verify_quote(int argc, char **argv)
 	                   : dcap_collateral_fetch(pccs, cache, &q, now, &col, &err);
 	if (r < 0) {
 		free(raw);
-		return fail(json, "collateral", &err, r == -ENOMEM ? VERIFY_EXIT_SYSTEM : VERIFY_EXIT_FAILED);
+		return fail(json, "collateral", &err,
+		            r == -ENOMEM ? VERIFY_EXIT_SYSTEM : VERIFY_EXIT_FAILED);
 	}
 	if (save && dcap_collateral_save(save, &col, &err) < 0) {
 		dcap_collateral_free(&col);
@@ -200,8 +220,8 @@ int cocoon_verify_quote(int argc, char **argv)
 	if (json) {
 		cli_print_json(result_json(&q, &res));
 	} else {
-		printf("%s quote v%u: %s", q.body_type == DCAP_BODY_SGX ? "SGX" : "TDX", q.hdr.version,
-		       res.status);
+		printf("%s quote v%u: %s", q.body_type == DCAP_BODY_SGX ? "SGX" : "TDX",
+		       q.hdr.version, res.status);
 		for (size_t i = 0; i < res.n_advisory_ids; i++)
 			printf("%s%s", i ? "," : " advisories ", res.advisory_ids[i]);
 		printf("%s\n", dcap_root_is_test() ? " (TEST ROOT, not Intel)" : "");

@@ -102,14 +102,14 @@ struct dcap_quote {
 
 	const uint8_t *signed_data; /* header + (v5: body descriptor +) body */
 	size_t signed_len;
-	uint8_t signature[64];  /* r || s over signed_data by the attestation key */
-	uint8_t att_key[64];    /* the attestation public key, x || y */
+	uint8_t signature[64];        /* r || s over signed_data by the attestation key */
+	uint8_t att_key[64];          /* the attestation public key, x || y */
 	const uint8_t *qe_report_raw; /* 384 bytes, signed by the PCK key */
 	struct dcap_sgx_report qe_report;
 	uint8_t qe_report_sig[64];
 	const uint8_t *qe_auth;
 	size_t qe_auth_len;
-	uint16_t cert_type;  /* the innermost certification data type: 5 */
+	uint16_t cert_type;       /* the innermost certification data type: 5 */
 	const uint8_t *pck_chain; /* PEM: PCK cert, intermediate, root */
 	size_t pck_chain_len;
 };
@@ -173,10 +173,10 @@ struct dcap_result {
 	                    OutOfDateConfigurationNeeded, Revoked */
 	char advisory_ids[DCAP_ADVISORIES_MAX][DCAP_ADVISORY_LEN];
 	size_t n_advisory_ids;
-	char tcb_date[32];       /* the matched platform TCB level's tcbDate */
-	uint8_t fmspc[6];        /* from the PCK certificate */
+	char tcb_date[32]; /* the matched platform TCB level's tcbDate */
+	uint8_t fmspc[6];  /* from the PCK certificate */
 	uint8_t pce_id[2];
-	char failed_check[48];   /* "" on success */
+	char failed_check[48]; /* "" on success */
 };
 
 /* Verifies q against c at time now. Returns 0 when every check passed

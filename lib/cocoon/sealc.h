@@ -40,7 +40,7 @@ struct sealc_opts {
 	bool skip_validation; /* trust the reply without checking its quote */
 	const uint8_t (*mr_enclave)[SEALC_MRENCLAVE_LEN]; /* allowlist (real mode) */
 	size_t n_mr_enclave;
-	int timeout_ms; /* connect, and each frame; <= 0: SEALC_TIMEOUT_MS */
+	int timeout_ms;              /* connect, and each frame; <= 0: SEALC_TIMEOUT_MS */
 	const char *dcap_collateral; /* tdx: the collateral JSON file (PCCS v4 shape) */
 	time_t dcap_now;             /* tdx: verification time; 0: the clock */
 };

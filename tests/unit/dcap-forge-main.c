@@ -14,7 +14,8 @@
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: dcap-forge ROOT_DIR OUTDIR sgx3|sgx5|tdx4|tdx5|tdx5-td15\n");
+		fprintf(stderr,
+		        "usage: dcap-forge ROOT_DIR OUTDIR sgx3|sgx5|tdx4|tdx5|tdx5-td15\n");
 		return 2;
 	}
 	struct forge_opts o;

@@ -20,10 +20,9 @@
 
 static const uint8_t intel_qe_vendor[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                             0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
-static const uint8_t qe_mrsigner[32] = {0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17,
-                                        0x47, 0x4e, 0x34, 0xa7, 0xfc, 0x43, 0xed, 0x03,
-                                        0x0f, 0x7c, 0x15, 0x63, 0xf1, 0xba, 0xbd, 0xdf,
-                                        0x63, 0x40, 0xc8, 0x2e, 0x0e, 0x54, 0xa8, 0xc5};
+static const uint8_t qe_mrsigner[32] = {
+    0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17, 0x47, 0x4e, 0x34, 0xa7, 0xfc, 0x43, 0xed, 0x03,
+    0x0f, 0x7c, 0x15, 0x63, 0xf1, 0xba, 0xbd, 0xdf, 0x63, 0x40, 0xc8, 0x2e, 0x0e, 0x54, 0xa8, 0xc5};
 static const uint8_t fmspc[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
 
 void forge_defaults(struct forge_opts *o, const char *root_dir, time_t t)
@@ -56,8 +55,8 @@ static X509_NAME *name(const char *cn)
 {
 	X509_NAME *n = X509_NAME_new();
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Cocoon tests (not Intel)",
-	                           -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
+	                           (const unsigned char *)"Cocoon tests (not Intel)", -1, -1, 0);
 	return n;
 }
 
@@ -71,8 +70,8 @@ static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	X509_EXTENSION_free(e);
 }
 
-static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, long serial,
-                       time_t nb, time_t na, bool ca, X509_EXTENSION *extra)
+static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
+                       long serial, time_t nb, time_t na, bool ca, X509_EXTENSION *extra)
 {
 	X509 *x = X509_new();
 	X509_set_version(x, 2);
@@ -285,20 +284,28 @@ static char *tcb_info(const struct forge_opts *o, time_t issue, time_t next)
 	iso(issue, a);
 	iso(next, b);
 	wbuf_init(&w, 0);
-	wbuf_printf(&w, "{\"id\":\"%s\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
-	                "\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,",
-	            o->tdx ? "TDX" : "SGX", a, b, o->wrong_fmspc ? "00906ED50001" : "00906ED50000");
+	wbuf_printf(
+	    &w,
+	    "{\"id\":\"%s\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+	    "\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,",
+	    o->tdx ? "TDX" : "SGX", a, b, o->wrong_fmspc ? "00906ED50001" : "00906ED50000");
 	if (o->tdx) {
 		char z[97];
 		memset(z, '0', 96);
 		z[96] = 0;
-		wbuf_printf(&w, "\"tdxModule\":{\"mrsigner\":\"%s\",\"attributes\":\"0000000000000000\","
-		                "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},", z);
-		wbuf_printf(&w, "\"tdxModuleIdentities\":[{\"id\":\"TDX_01\",\"mrsigner\":\"%s\","
-		                "\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\","
-		                "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":3},\"tcbDate\":\"2024-03-13T00:00:00Z\","
-		                "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":2},\"tcbDate\":"
-		                "\"2023-08-09T00:00:00Z\",\"tcbStatus\":\"OutOfDate\"}]}],", z);
+		wbuf_printf(
+		    &w,
+		    "\"tdxModule\":{\"mrsigner\":\"%s\",\"attributes\":\"0000000000000000\","
+		    "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},",
+		    z);
+		wbuf_printf(
+		    &w,
+		    "\"tdxModuleIdentities\":[{\"id\":\"TDX_01\",\"mrsigner\":\"%s\","
+		    "\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\","
+		    "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":3},\"tcbDate\":\"2024-03-13T00:00:00Z\","
+		    "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":2},\"tcbDate\":"
+		    "\"2023-08-09T00:00:00Z\",\"tcbStatus\":\"OutOfDate\"}]}],",
+		    z);
 	}
 	wbuf_printf(&w, "\"tcbLevels\":[");
 	tcb_level(&w, o, o->top_svn, o->top_status, o->top_advisory);
@@ -320,15 +327,17 @@ static char *qe_identity(const struct forge_opts *o, time_t issue, time_t next)
 		if (*p >= 'a')
 			*p = (char)(*p - 32);
 	wbuf_init(&w, 0);
-	wbuf_printf(&w, "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
-	                "\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\",\"miscselectMask\":"
-	                "\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\",\"attributesMask\":"
-	                "\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\",\"isvprodid\":%d,"
-	                "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\","
-	                "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":4},\"tcbDate\":"
-	                "\"2021-11-10T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":"
-	                "[\"INTEL-SA-00615\"]}]}",
-	            o->tdx ? "TD_QE" : "QE", a, b, signer, o->tdx ? 2 : 1);
+	wbuf_printf(
+	    &w,
+	    "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+	    "\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\",\"miscselectMask\":"
+	    "\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\",\"attributesMask\":"
+	    "\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\",\"isvprodid\":%d,"
+	    "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\","
+	    "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":4},\"tcbDate\":"
+	    "\"2021-11-10T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":"
+	    "[\"INTEL-SA-00615\"]}]}",
+	    o->tdx ? "TD_QE" : "QE", a, b, signer, o->tdx ? 2 : 1);
 	wbuf_u8(&w, 0);
 	return (char *)wbuf_steal(&w, NULL);
 }
@@ -387,9 +396,9 @@ static char *chain_pem(X509 *a, X509 *b, X509 *c)
 
 /* ---- the quote ---- */
 
-static void sgx_report(struct wbuf *w, const uint8_t cpusvn[16], uint32_t misc, const uint8_t attr[16],
-                       const uint8_t mre[32], const uint8_t mrs[32], uint16_t prod, uint16_t svn,
-                       const uint8_t rd[64])
+static void sgx_report(struct wbuf *w, const uint8_t cpusvn[16], uint32_t misc,
+                       const uint8_t attr[16], const uint8_t mre[32], const uint8_t mrs[32],
+                       uint16_t prod, uint16_t svn, const uint8_t rd[64])
 {
 	wbuf_put(w, cpusvn, 16);
 	wbuf_u32le(w, misc);
@@ -420,7 +429,7 @@ static void td_report(struct wbuf *w, const struct forge_opts *o)
 	wbuf_put(w, "\xe7\x02\x06\x00\x00\x00\x00\x00", 8);
 	uint8_t m[48];
 	memset(m, 0x7d, 48);
-	wbuf_put(w, m, 48);     /* MRTD */
+	wbuf_put(w, m, 48);   /* MRTD */
 	wbuf_zero(w, 48 * 3); /* MRCONFIGID, MROWNER, MROWNERCONFIG */
 	for (int i = 0; i < 4; i++) {
 		memset(m, 0x10 + i, 48);
@@ -473,10 +482,10 @@ int forge(const struct forge_opts *o, uint8_t **quote, size_t *quote_len, char *
 	X509_EXTENSION_free(ext);
 	X509 *tcbc = make_cert("Cocoon TEST TCB Signing", tcb_key, root, root_key, 4, lo,
 	                       END(FORGE_NARROW_TCB_CERT), false, NULL);
-	X509_CRL *root_crl = make_crl(root, root_key, t - DAY, END(FORGE_NARROW_ROOT_CRL),
-	                              o->revoke_ca ? ca : NULL);
-	X509_CRL *pck_crl = make_crl(ca, ca_key, t - DAY, END(FORGE_NARROW_PCK_CRL),
-	                             o->revoke_pck ? pck : NULL);
+	X509_CRL *root_crl =
+	    make_crl(root, root_key, t - DAY, END(FORGE_NARROW_ROOT_CRL), o->revoke_ca ? ca : NULL);
+	X509_CRL *pck_crl =
+	    make_crl(ca, ca_key, t - DAY, END(FORGE_NARROW_PCK_CRL), o->revoke_pck ? pck : NULL);
 	char *tcb = tcb_info(o, t - DAY, END(FORGE_NARROW_TCB_INFO));
 	char *qe = qe_identity(o, t - DAY, END(FORGE_NARROW_QE_IDENTITY));
 	uint8_t tcb_sig[64], qe_sig[64];
@@ -519,9 +528,9 @@ int forge(const struct forge_opts *o, uint8_t **quote, size_t *quote_len, char *
 	if (o->tdx)
 		td_report(&q, o);
 	else
-		sgx_report(&q, (const uint8_t[16]){5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, 0,
-		           o->attributes, o->mr_enclave, o->mr_signer, o->isv_prod_id, o->isv_svn,
-		           o->report_data);
+		sgx_report(&q, (const uint8_t[16]){5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5},
+		           0, o->attributes, o->mr_enclave, o->mr_signer, o->isv_prod_id,
+		           o->isv_svn, o->report_data);
 	uint8_t sig[64], ak[65], qe_rd[64] = {0}, qe_report_sig[64];
 	size_t aklen = sizeof(ak);
 	sign_raw(att, q.p, q.len, sig);
@@ -537,8 +546,8 @@ int forge(const struct forge_opts *o, uint8_t **quote, size_t *quote_len, char *
 	uint8_t qe_attr[16] = {0x11};
 	uint8_t qe_mre[32];
 	memset(qe_mre, 0x9e, 32);
-	sgx_report(&qr, (const uint8_t[16]){5}, 0, qe_attr, qe_mre, qe_mrsigner, o->tdx ? 2 : 1, o->qe_svn,
-	           qe_rd);
+	sgx_report(&qr, (const uint8_t[16]){5}, 0, qe_attr, qe_mre, qe_mrsigner, o->tdx ? 2 : 1,
+	           o->qe_svn, qe_rd);
 	sign_raw(pck_key, qr.p, qr.len, qe_report_sig);
 	char *pck_chain = chain_pem(pck, ca, root);
 	struct wbuf cd; /* QE report certification data */

@@ -67,7 +67,8 @@ static void test_mode_seal_mrenclave(void **state)
 	assert_int_equal(init_mode_parse("", &m, &err), 0);
 	assert_int_equal(m.n_seal_mrenclave, 0);
 	assert_string_equal(m.seal_collateral, INIT_SEAL_COLLATERAL_DEFAULT);
-	snprintf(line, sizeof(line), "cocoon.seal_mrenclave=%s,%.63sF cocoon.seal_collateral=/x/c.json", a, a);
+	snprintf(line, sizeof(line),
+	         "cocoon.seal_mrenclave=%s,%.63sF cocoon.seal_collateral=/x/c.json", a, a);
 	assert_int_equal(init_mode_parse(line, &m, &err), 0);
 	assert_int_equal(m.n_seal_mrenclave, 2);
 	assert_int_equal(m.seal_mrenclave[0][0], 0xe1);

@@ -84,7 +84,9 @@ static void test_genuine(void **state)
 	char check[64];
 	collateral(&c);
 	for (int i = 0; i < 3; i++) { /* the second and third run from the cache */
-		assert_int_equal(verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res), 0);
+		assert_int_equal(
+		    verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res),
+		    0);
 		assert_string_equal(res.status, "UpToDate");
 		assert_int_equal(res.n_advisory_ids, 0);
 		assert_memory_equal(res.fmspc, "\xb0\xc0\x6f\x00\x00\x00", 6);
@@ -115,7 +117,8 @@ static void test_save_roundtrip(void **state)
 	unlink(path);
 	assert_int_equal(d.tcb_info_len, c.tcb_info_len);
 	assert_memory_equal(d.tcb_info, c.tcb_info, c.tcb_info_len);
-	assert_int_equal(verify((uint8_t *)quote_raw, quote_len, &d, T_GOOD, check, sizeof(check), &res), 0);
+	assert_int_equal(
+	    verify((uint8_t *)quote_raw, quote_len, &d, T_GOOD, check, sizeof(check), &res), 0);
 	dcap_collateral_free(&c);
 	dcap_collateral_free(&d);
 }
@@ -157,11 +160,12 @@ static struct dcap_quote parsed(void)
 	return q;
 }
 
-#define OFF(p) ((size_t)((const char *)(p) - quote_raw))
+#define OFF(p) ((size_t)((const char *)(p)-quote_raw))
 
 static void test_tamper_header_body(void **state)
 {
-	static const char *const checks[] = {"quote parse", "quote header", "quote signature", NULL};
+	static const char *const checks[] = {"quote parse", "quote header", "quote signature",
+	                                     NULL};
 	struct dcap_quote q = parsed();
 	tamper_quote_range(0, 48, checks, "header");
 	static const char *const body[] = {"quote signature", NULL};
@@ -236,10 +240,12 @@ static void test_tamper_pck_chain(void **state)
 	collateral(&c);
 	/* about 200 bytes spread over the chain's 4 kB */
 	size_t stride = q.pck_chain_len / 200 + 1;
-	for (size_t j = 0, i = off; i < off + q.pck_chain_len; j++, i = off + j * stride + j % stride) {
+	for (size_t j = 0, i = off; i < off + q.pck_chain_len;
+	     j++, i = off + j * stride + j % stride) {
 		memcpy(t, quote_raw, quote_len);
 		t[i] = (uint8_t)other_char((char)t[i]);
-		if (same_certs((char *)t + off, q.pck_chain_len, (char *)q.pck_chain, q.pck_chain_len)) {
+		if (same_certs((char *)t + off, q.pck_chain_len, (char *)q.pck_chain,
+		               q.pck_chain_len)) {
 			skipped++;
 			continue;
 		}
@@ -269,7 +275,8 @@ static void test_truncated(void **state)
 		assert_string_equal(check, "quote parse");
 	}
 	/* without the zero padding it is the same quote */
-	assert_int_equal(verify((uint8_t *)quote_raw, end, &c, T_GOOD, check, sizeof(check), &res), 0);
+	assert_int_equal(verify((uint8_t *)quote_raw, end, &c, T_GOOD, check, sizeof(check), &res),
+	                 0);
 	/* and padding that is not zero is refused */
 	uint8_t *t = malloc(quote_len);
 	memcpy(t, quote_raw, quote_len);
@@ -283,24 +290,47 @@ static void test_truncated(void **state)
 /* ---- collateral ---- */
 
 enum part {
-	P_TCB_INFO, P_TCB_SIG, P_QE_ID, P_QE_SIG, P_ROOT_CRL, P_PCK_CRL, P_TCB_CHAIN, P_QE_CHAIN,
+	P_TCB_INFO,
+	P_TCB_SIG,
+	P_QE_ID,
+	P_QE_SIG,
+	P_ROOT_CRL,
+	P_PCK_CRL,
+	P_TCB_CHAIN,
+	P_QE_CHAIN,
 	P_CRL_CHAIN,
 };
 
 static uint8_t *part(struct dcap_collateral *c, enum part p, size_t *n)
 {
 	switch (p) {
-	case P_TCB_INFO: *n = c->tcb_info_len; return (uint8_t *)c->tcb_info;
-	case P_TCB_SIG: *n = 64; return c->tcb_info_sig;
-	case P_QE_ID: *n = c->qe_identity_len; return (uint8_t *)c->qe_identity;
-	case P_QE_SIG: *n = 64; return c->qe_identity_sig;
-	case P_ROOT_CRL: *n = c->root_ca_crl_len; return c->root_ca_crl;
-	case P_PCK_CRL: *n = c->pck_crl_len; return c->pck_crl;
-	case P_TCB_CHAIN: *n = strlen(c->tcb_info_issuer_chain); return (uint8_t *)c->tcb_info_issuer_chain;
+	case P_TCB_INFO:
+		*n = c->tcb_info_len;
+		return (uint8_t *)c->tcb_info;
+	case P_TCB_SIG:
+		*n = 64;
+		return c->tcb_info_sig;
+	case P_QE_ID:
+		*n = c->qe_identity_len;
+		return (uint8_t *)c->qe_identity;
+	case P_QE_SIG:
+		*n = 64;
+		return c->qe_identity_sig;
+	case P_ROOT_CRL:
+		*n = c->root_ca_crl_len;
+		return c->root_ca_crl;
+	case P_PCK_CRL:
+		*n = c->pck_crl_len;
+		return c->pck_crl;
+	case P_TCB_CHAIN:
+		*n = strlen(c->tcb_info_issuer_chain);
+		return (uint8_t *)c->tcb_info_issuer_chain;
 	case P_QE_CHAIN:
 		*n = strlen(c->qe_identity_issuer_chain);
 		return (uint8_t *)c->qe_identity_issuer_chain;
-	case P_CRL_CHAIN: *n = strlen(c->pck_crl_issuer_chain); return (uint8_t *)c->pck_crl_issuer_chain;
+	case P_CRL_CHAIN:
+		*n = strlen(c->pck_crl_issuer_chain);
+		return (uint8_t *)c->pck_crl_issuer_chain;
 	}
 	return NULL;
 }
@@ -331,7 +361,8 @@ static void tamper_part(enum part p, const char *const *checks, const char *what
 		} else {
 			b[i] ^= 0x01;
 		}
-		if (verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) == 0)
+		if (verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check),
+		           &res) == 0)
 			fail_msg("%s: byte %zu changed and the quote still verifies", what, i);
 		if (!in(check, checks))
 			fail_msg("%s: byte %zu: failed check '%s' unexpected", what, i, check);
@@ -350,15 +381,16 @@ static void test_tamper_tcb_info(void **state)
 
 static void test_tamper_qe_identity(void **state)
 {
-	static const char *const checks[] = {"qe identity", "qe identity signature", "tcb info", NULL};
+	static const char *const checks[] = {"qe identity", "qe identity signature", "tcb info",
+	                                     NULL};
 	tamper_part(P_QE_ID, checks, "qe identity", false);
 	tamper_part(P_QE_SIG, checks, "qe identity signature", false);
 }
 
 static void test_tamper_crls(void **state)
 {
-	static const char *const checks[] = {"root ca crl", "pck crl", "pck chain", "tcb info chain",
-	                                     "pck chain crl window", NULL};
+	static const char *const checks[] = {
+	    "root ca crl", "pck crl", "pck chain", "tcb info chain", "pck chain crl window", NULL};
 	tamper_part(P_ROOT_CRL, checks, "root ca crl", false);
 	tamper_part(P_PCK_CRL, checks, "pck crl", false);
 }
@@ -371,7 +403,8 @@ static void test_tamper_chains(void **state)
 	static const char *const qe[] = {"qe identity chain", "qe identity chain validity",
 	                                 "qe identity signature", NULL};
 	tamper_part(P_QE_CHAIN, qe, "qe identity issuer chain", true);
-	static const char *const crl[] = {"pck crl chain", "pck crl chain validity", "pck crl", NULL};
+	static const char *const crl[] = {"pck crl chain", "pck crl chain validity", "pck crl",
+	                                  NULL};
 	tamper_part(P_CRL_CHAIN, crl, "pck crl issuer chain", true);
 }
 
@@ -387,7 +420,8 @@ static void test_swapped(void **state)
 	memcpy(t, c.tcb_info_sig, 64);
 	memcpy(c.tcb_info_sig, c.qe_identity_sig, 64);
 	memcpy(c.qe_identity_sig, t, 64);
-	assert_true(verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) < 0);
+	assert_true(
+	    verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) < 0);
 	assert_string_equal(check, "tcb info signature");
 	dcap_collateral_free(&c);
 
@@ -398,7 +432,8 @@ static void test_swapped(void **state)
 	c.root_ca_crl_len = c.pck_crl_len;
 	c.pck_crl = crl;
 	c.pck_crl_len = crl_len;
-	assert_true(verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) < 0);
+	assert_true(
+	    verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) < 0);
 	dcap_collateral_free(&c);
 
 	collateral(&c);
@@ -411,7 +446,8 @@ static void test_swapped(void **state)
 	c.qe_identity = s;
 	c.qe_identity_len = sl;
 	memcpy(c.qe_identity_sig, t, 64);
-	assert_true(verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) < 0);
+	assert_true(
+	    verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) < 0);
 	dcap_collateral_free(&c);
 
 	/* the PCK CRL issuer chain in place of the TCB chain: the TCB Info
@@ -420,13 +456,14 @@ static void test_swapped(void **state)
 	char *ch = c.tcb_info_issuer_chain;
 	c.tcb_info_issuer_chain = c.pck_crl_issuer_chain;
 	c.pck_crl_issuer_chain = ch;
-	assert_true(verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) < 0);
+	assert_true(
+	    verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res) < 0);
 	dcap_collateral_free(&c);
 }
 
 /* Every window's edges: the certificates of each chain, both CRLs, TCB Info
  * and QE Identity. One second outside any of them fails. */
-static void window_edges(STACK_OF(X509) *sk, time_t *edges, int *n)
+static void window_edges(STACK_OF(X509) * sk, time_t *edges, int *n)
 {
 	for (int i = 0; i < sk_X509_num(sk); i++) {
 		struct tm tm;
@@ -438,7 +475,7 @@ static void window_edges(STACK_OF(X509) *sk, time_t *edges, int *n)
 	}
 }
 
-static STACK_OF(X509) *pem_chain(const char *pem, size_t n)
+static STACK_OF(X509) * pem_chain(const char *pem, size_t n)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	BIO *b = BIO_new_mem_buf(pem, (int)n);
@@ -471,7 +508,7 @@ static void test_windows(void **state)
 	int n = 0;
 	collateral(&c);
 	struct dcap_quote q = parsed();
-	STACK_OF(X509) *chains[4] = {
+	STACK_OF(X509) * chains[4] = {
 	    pem_chain((const char *)q.pck_chain, q.pck_chain_len),
 	    pem_chain(c.tcb_info_issuer_chain, strlen(c.tcb_info_issuer_chain)),
 	    pem_chain(c.qe_identity_issuer_chain, strlen(c.qe_identity_issuer_chain)),
@@ -494,15 +531,17 @@ static void test_windows(void **state)
 	assert_int_equal(dcap_parse_time("2025-07-19T10:32:27Z", &t), 0);
 	edges[n++] = t + 1;
 	for (int i = 0; i < n; i++) {
-		if (verify((uint8_t *)quote_raw, quote_len, &c, edges[i], check, sizeof(check), &res) == 0)
+		if (verify((uint8_t *)quote_raw, quote_len, &c, edges[i], check, sizeof(check),
+		           &res) == 0)
 			fail_msg("verifies at %lld, outside a window", (long long)edges[i]);
 		assert_true(strstr(check, "validity") || strstr(check, "window"));
 	}
 	/* and back inside, from the same (cached) collateral */
-	assert_int_equal(verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res), 0);
+	assert_int_equal(
+	    verify((uint8_t *)quote_raw, quote_len, &c, T_GOOD, check, sizeof(check), &res), 0);
 	/* the binding edges name their check */
-	assert_true(verify((uint8_t *)quote_raw, quote_len, &c, 1750377600 + 40 * 86400, check, sizeof(check),
-	                   &res) < 0);
+	assert_true(verify((uint8_t *)quote_raw, quote_len, &c, 1750377600 + 40 * 86400, check,
+	                   sizeof(check), &res) < 0);
 	dcap_collateral_free(&c);
 }
 
@@ -530,10 +569,10 @@ static void test_collateral_refused(void **state)
 	assert_true(dcap_collateral_parse("{}", 2, &c, &err) < 0);
 	assert_non_null(strstr(err.msg, "missing"));
 	/* each key removed in turn is named */
-	static const char *const keys[] = {"pck_crl_issuer_chain", "root_ca_crl", "pck_crl",
-	                                   "tcb_info_issuer_chain", "tcb_info", "tcb_info_signature",
-	                                   "qe_identity_issuer_chain", "qe_identity",
-	                                   "qe_identity_signature"};
+	static const char *const keys[] = {
+	    "pck_crl_issuer_chain",     "root_ca_crl", "pck_crl",
+	    "tcb_info_issuer_chain",    "tcb_info",    "tcb_info_signature",
+	    "qe_identity_issuer_chain", "qe_identity", "qe_identity_signature"};
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		char *s = strdup(col_json), needle[64];
 		snprintf(needle, sizeof(needle), "\"%s\"", keys[i]);

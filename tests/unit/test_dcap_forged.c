@@ -212,8 +212,8 @@ static void windows(void **state)
 		struct forge_opts o;
 		opts(&o);
 		o.narrow = cases[i].n;
-		expect(&o, "UpToDate", NULL);                       /* inside: fine */
-		expect_fail(&o, T0 + 2 * 86400, cases[i].check);     /* past its end */
+		expect(&o, "UpToDate", NULL);                    /* inside: fine */
+		expect_fail(&o, T0 + 2 * 86400, cases[i].check); /* past its end */
 	}
 	struct forge_opts o;
 	opts(&o);
@@ -239,7 +239,8 @@ static void reply(const struct sealc_req *req, struct forge_opts *o, struct wbuf
 	assert_int_equal(p256_public_le(k, secret_enc, &err), 0);
 	p256_free(k);
 	assert_int_equal(crypto_sha256(req->pubkey, SEAL_PUBKEY_LEN, o->report_data, &err), 0);
-	assert_int_equal(crypto_sha256(secret_enc, sizeof(secret_enc), o->report_data + 32, &err), 0);
+	assert_int_equal(crypto_sha256(secret_enc, sizeof(secret_enc), o->report_data + 32, &err),
+	                 0);
 	if (mutate)
 		mutate(o);
 	uint8_t *q;
@@ -278,9 +279,10 @@ static int seal_try(void (*mutate)(struct forge_opts *), const uint8_t (*allow)[
 	return r;
 }
 
-static const uint8_t good_mre[1][32] = {{0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1,
-                                         0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1,
-                                         0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1}};
+static const uint8_t good_mre[1][32] = {{0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1,
+                                         0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1,
+                                         0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1,
+                                         0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1, 0xe1}};
 
 static void debug_enclave(struct forge_opts *o)
 {
@@ -348,8 +350,9 @@ int main(void)
 		root_dir = "tests/fixtures/dcap-test";
 	assert_int_equal(dcap_parse_time("2027-06-15T00:00:00Z", &T0), 0);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(sgx_v3),   cmocka_unit_test(tdx_bodies), cmocka_unit_test(statuses),
-	    cmocka_unit_test(tdx_module), cmocka_unit_test(refusals), cmocka_unit_test(windows),
+	    cmocka_unit_test(sgx_v3),        cmocka_unit_test(tdx_bodies),
+	    cmocka_unit_test(statuses),      cmocka_unit_test(tdx_module),
+	    cmocka_unit_test(refusals),      cmocka_unit_test(windows),
 	    cmocka_unit_test(seal_tdx_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
