@@ -1353,6 +1353,30 @@ static bool masked_eq(const uint8_t *val, const uint8_t *want, const uint8_t *ma
 	return true;
 }
 
+/* The first of o's tcbLevels with isvsvn <= svn: its status converged into
+ * *status, its advisories added. 1 found, 0 none, < 0 malformed. */
+static int isvsvn_level(struct json_object *o, unsigned svn, int64_t max, const char *what,
+                        struct dcap_result *res, const char **status, struct cerr *err)
+{
+	struct json_object *levels = jarr(o, "tcbLevels", TCB_LEVELS_MAX);
+	for (size_t i = 0; levels && i < json_object_array_length(levels); i++) {
+		struct json_object *lv = json_object_array_get_idx(levels, i), *tcb;
+		int64_t level;
+		if (!json_object_object_get_ex(lv, "tcb", &tcb) ||
+		    jint(tcb, "isvsvn", 0, max, &level) < 0)
+			return cerr_setx(err, EBADMSG, "%s: level %zu malformed", what, i);
+		if (svn < level)
+			continue;
+		const char *st = known_status(jstr(lv, "tcbStatus"));
+		if (!st)
+			return cerr_setx(err, EBADMSG, "%s: level %zu: unknown tcbStatus", what, i);
+		*status = converge(*status, st);
+		int r = add_advisories(res, lv, what, err);
+		return r < 0 ? r : 1;
+	}
+	return 0;
+}
+
 /* The TDX module: its signer and attributes, and for module versions > 0
  * the TCB level of the matching tdxModuleIdentities entry. */
 static int check_tdx_module(const struct dcap_quote *q, struct dcap_cache *k,
@@ -1389,22 +1413,9 @@ static int check_tdx_module(const struct dcap_quote *q, struct dcap_cache *k,
 		                 "tdx module: SEAMATTRIBUTES do not match tcb info's");
 	if (ver == 0)
 		return 0;
-	struct json_object *levels = jarr(mod, "tcbLevels", TCB_LEVELS_MAX);
-	for (size_t i = 0; levels && i < json_object_array_length(levels); i++) {
-		struct json_object *lv = json_object_array_get_idx(levels, i), *tcb;
-		int64_t svn;
-		if (!json_object_object_get_ex(lv, "tcb", &tcb) ||
-		    jint(tcb, "isvsvn", 0, 255, &svn) < 0)
-			return cerr_setx(err, EBADMSG, "tdx module: level %zu malformed", i);
-		if (isvsvn < svn)
-			continue;
-		const char *st = known_status(jstr(lv, "tcbStatus"));
-		if (!st)
-			return cerr_setx(err, EBADMSG, "tdx module: level %zu: unknown tcbStatus",
-			                 i);
-		*status = converge(*status, st);
-		return add_advisories(res, lv, "tdx module", err);
-	}
+	int r = isvsvn_level(mod, isvsvn, 255, "tdx module", res, status, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	return cerr_setx(err, EBADMSG, "tdx module: SVN %u below every level of TDX_%02X", isvsvn,
 	                 ver);
 }
@@ -1443,22 +1454,9 @@ static int check_qe_identity(const struct dcap_quote *q, struct dcap_cache *k,
 	if (!masked_eq(r->attributes, attr, attr_mask, 16))
 		return cerr_setx(err, EBADMSG,
 		                 "qe identity: the QE's masked ATTRIBUTES do not match");
-	struct json_object *levels = jarr(qe, "tcbLevels", TCB_LEVELS_MAX);
-	for (size_t i = 0; levels && i < json_object_array_length(levels); i++) {
-		struct json_object *lv = json_object_array_get_idx(levels, i), *tcb;
-		int64_t svn;
-		if (!json_object_object_get_ex(lv, "tcb", &tcb) ||
-		    jint(tcb, "isvsvn", 0, 65535, &svn) < 0)
-			return cerr_setx(err, EBADMSG, "qe identity: level %zu malformed", i);
-		if (r->isv_svn < svn)
-			continue;
-		const char *st = known_status(jstr(lv, "tcbStatus"));
-		if (!st)
-			return cerr_setx(err, EBADMSG, "qe identity: level %zu: unknown tcbStatus",
-			                 i);
-		*status = converge(*status, st);
-		return add_advisories(res, lv, "qe identity", err);
-	}
+	int rl = isvsvn_level(qe, r->isv_svn, 65535, "qe identity", res, status, err);
+	if (rl != 0)
+		return rl < 0 ? rl : 0;
 	return cerr_setx(err, EBADMSG, "qe identity tcb: the QE's ISVSVN %u is below every level",
 	                 r->isv_svn);
 }
