@@ -64,6 +64,7 @@ bench: build-release build-asan
 	bench/spec-hash.sh build-release/host/cocoon-spec/cocoon-spec
 	bench/seal.sh build-release/host/seal-server/seal-server build-release/bench/seal-bench
 	bench/verity.sh build-release/host/cocoon-verity/cocoon-verity
+	bench/dcap.sh build-release/bench/dcap-bench
 	bench/launch.sh build-asan 3
 	@if [ "$$(id -u)" = 0 ]; then python3 bench/authz.py build-release/guest/cocoon-authz/cocoon-authz; \
 	else echo "bench/authz.py skipped: needs root (it starts dockerd)"; fi

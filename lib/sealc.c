@@ -9,6 +9,7 @@
 
 #include "cocoon/frame.h"
 #include "cocoon/log.h"
+#include "cocoon/dcap.h"
 #include "cocoon/sealc.h"
 #include "cocoon/transport.h"
 #include "cocoon/util.h"
@@ -50,6 +51,59 @@ void sealc_req_done(struct sealc_req *req)
 	req->key = NULL;
 }
 
+/* tdx: the seal enclave's SGX quote (lib/dcap.c), then what it attests */
+static int check_sgx_quote(const struct sealc_opts *opts, const struct seal_resp *resp,
+                           const uint8_t want[64], struct cerr *err)
+{
+	struct dcap_collateral col;
+	struct dcap_quote q;
+	struct dcap_result res;
+	time_t now = opts->dcap_now ? opts->dcap_now : time(NULL);
+	int r;
+
+	if (!opts->dcap_collateral)
+		return cerr_setx(err, EINVAL,
+		                 "no DCAP collateral to verify the seal-server's SGX quote with: "
+		                 "give the collateral file (seal-client --collateral FILE, "
+		                 "cocoon.seal_collateral=PATH)");
+	r = dcap_quote_parse(resp->quote, resp->quote_len, &q, err);
+	if (r < 0)
+		return cerr_prefix(err, -EBADMSG, "the seal-server's quote");
+	if (q.body_type != DCAP_BODY_SGX)
+		return cerr_setx(
+		    err, EBADMSG,
+		    "the seal-server's quote is a TD quote, not the seal enclave's SGX quote");
+	r = dcap_collateral_load(opts->dcap_collateral, &col, err);
+	if (r < 0)
+		return cerr_prefix(err, r == -ENOMEM ? r : -EBADMSG, "DCAP collateral");
+	r = dcap_verify(&q, &col, now, &res, err);
+	dcap_collateral_free(&col);
+	if (r < 0)
+		return cerr_prefix(err, -EBADMSG, "the seal-server's SGX quote");
+	if (!dcap_status_ok(res.status))
+		return cerr_setx(err, EBADMSG, "the seal-server's platform TCB status is %s",
+		                 res.status);
+	bool allowed = false;
+	for (size_t i = 0; i < opts->n_mr_enclave; i++)
+		allowed |= crypto_memeq(opts->mr_enclave[i], q.sgx.mr_enclave, SEALC_MRENCLAVE_LEN);
+	if (!allowed) {
+		char hex[2 * SEALC_MRENCLAVE_LEN + 1];
+		hex_encode(q.sgx.mr_enclave, SEALC_MRENCLAVE_LEN, hex);
+		return cerr_setx(err, EBADMSG,
+		                 "the seal enclave's MR_ENCLAVE %s is not in the allowlist", hex);
+	}
+	if (q.sgx.attributes[0] & DCAP_SGX_ATTR_DEBUG)
+		return cerr_setx(
+		    err, EBADMSG,
+		    "the seal enclave runs with the DEBUG attribute: its memory is open "
+		    "to the host");
+	if (!crypto_memeq(q.sgx.report_data, want, 64))
+		return cerr_setx(err, EBADMSG,
+		                 "the seal enclave's report data is not SHA256(our public key) || "
+		                 "SHA256(encrypted_secret): it was not made for this request");
+	return 0;
+}
+
 static int check_quote(const struct sealc_opts *opts, const struct seal_resp *resp,
                        const uint8_t want[64], struct cerr *err)
 {
@@ -76,10 +130,7 @@ static int check_quote(const struct sealc_opts *opts, const struct seal_resp *re
 		return cerr_setx(err, EBADMSG,
 		                 "no MR_ENCLAVE allowed: give the seal-server enclave's "
 		                 "measurement with -m HEX (or -s to skip validation)");
-	return cerr_setx(err, ENOTSUP,
-	                 "SGX quote verification (MR_ENCLAVE, DEBUG attribute, report data) "
-	                 "is not supported in this build; use -s/--skip-validation only on "
-	                 "a trusted host");
+	return check_sgx_quote(opts, resp, want, err);
 }
 
 int sealc_open_reply(const struct sealc_req *req, const struct sealc_opts *opts, const void *p,

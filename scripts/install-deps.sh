@@ -25,7 +25,10 @@ pkgs_build=(build-essential meson ninja-build pkg-config clang clang-format
 	libssl-dev libjson-c-dev libyaml-dev libinih-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libcryptsetup-dev libblkid-dev)
 pkgs_test=(git libcmocka-dev libclang-rt-14-dev cryptsetup-bin e2fsprogs python3
-	docker.io docker-registry nftables iproute2 podman)
+	docker.io docker-registry nftables iproute2 podman nodejs)
+# the dcap peer test runs npm @phala/dcap-qvl under node; npm is its own
+# Debian package, but comes inside nodejs where that is NodeSource's
+command -v npm >/dev/null 2>&1 || pkgs_test+=(npm)
 pkgs_vm=(cpio kmod mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daemon-driver-qemu
 	dpkg-dev)
 pkgs_image=(systemd systemd-container bubblewrap fdisk cryptsetup-bin e2fsprogs erofs-utils zstd cpio

@@ -28,6 +28,8 @@
 #define INIT_DISK_PATH "/dev/disk/by-id/virtio-persistent"
 #define INIT_DM_NAME "cocoon-persist"
 #define INIT_SEAL_DEFAULT "vsock:2:12345"
+#define INIT_MRENCLAVE_MAX 8
+#define INIT_SEAL_COLLATERAL_DEFAULT "/run/cocoon/dcap-collateral.json"
 #define INIT_SIM_KEY_PATH "/run/cocoon/sim-platform-key"
 /* where cocoon-launch --dev's fw_cfg item shows in the guest (qemu_fw_cfg) */
 #define INIT_SIM_KEY_FWCFG "/sys/firmware/qemu_fw_cfg/by_name/" TEE_SIM_KEY_FWCFG "/raw"
@@ -45,6 +47,12 @@ struct init_mode {
 	bool gpu;          /* cocoon_gpu, cocoon_gpu=1, cocoon.gpu=1 */
 	bool fs_9p;        /* cocoon.fs=9p (default virtiofs) */
 	char seal[256];    /* cocoon.seal=ADDR (default INIT_SEAL_DEFAULT) */
+	/* cocoon.seal_mrenclave=HEX[,HEX...]: the seal enclaves allowed (tdx) */
+	uint8_t seal_mrenclave[INIT_MRENCLAVE_MAX][32];
+	size_t n_seal_mrenclave;
+	/* cocoon.seal_collateral=PATH: the DCAP collateral file the host provides
+	 * (signed by Intel; default INIT_SEAL_COLLATERAL_DEFAULT) */
+	char seal_collateral[256];
 };
 
 /* Parses a command line (NUL-terminated, whitespace-separated words; words

@@ -8,16 +8,28 @@
  *
  * Words: cocoon_debug (also cocoon_debug=1 and cocoon.debug=1, which
  * cocoon-launch --dev writes), cocoon.tee=sim|tdx, cocoon_gpu (also =1,
- * cocoon.gpu=1), cocoon.fs=9p|virtiofs, cocoon.seal=ADDR. cocoon.health is
- * health-monitor's and is ignored here.
+ * cocoon.gpu=1), cocoon.fs=9p|virtiofs, cocoon.seal=ADDR,
+ * cocoon.seal_mrenclave=HEX[,HEX...] (the seal enclaves seal-client accepts
+ * under TDX: measured here, so the host cannot widen the list) and
+ * cocoon.seal_collateral=PATH. cocoon.health is health-monitor's and is
+ * ignored here.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cocoon/util.h"
 #include "init.h"
 
-enum { K_DEBUG, K_TEE, K_GPU, K_FS, K_SEAL, K_COUNT };
+static int hex_decode_n(const char *p, uint8_t out[32])
+{
+	char h[65];
+	memcpy(h, p, 64);
+	h[64] = 0;
+	return hex_decode(h, out, 32);
+}
+
+enum { K_DEBUG, K_TEE, K_GPU, K_FS, K_SEAL, K_MRENCLAVE, K_COLLATERAL, K_COUNT };
 
 static int flag_value(const char *word, const char *val, bool *out, struct cerr *err)
 {
@@ -56,6 +68,10 @@ static int one_word(const char *word, struct init_mode *m, bool seen[K_COUNT], s
 		k = K_FS;
 	else if (!strcmp(key, "cocoon.seal"))
 		k = K_SEAL;
+	else if (!strcmp(key, "cocoon.seal_mrenclave"))
+		k = K_MRENCLAVE;
+	else if (!strcmp(key, "cocoon.seal_collateral"))
+		k = K_COLLATERAL;
 	else
 		return 0;
 	if (seen[k])
@@ -83,6 +99,29 @@ static int one_word(const char *word, struct init_mode *m, bool seen[K_COUNT], s
 			    err, EINVAL,
 			    "kernel command line: '%s': expected cocoon.fs=virtiofs or 9p", word);
 		return 0;
+	case K_MRENCLAVE:
+		for (const char *p = val ? val : "";; p += 65) {
+			if (m->n_seal_mrenclave == INIT_MRENCLAVE_MAX ||
+			    strspn(p, "0123456789abcdefABCDEF") != 64 || (p[64] && p[64] != ',') ||
+			    hex_decode_n(p, m->seal_mrenclave[m->n_seal_mrenclave]) < 0)
+				return cerr_setx(
+				    err, EINVAL,
+				    "kernel command line: '%s': expected "
+				    "cocoon.seal_mrenclave=HEX[,HEX...] (64 hex digits each, "
+				    "at most %d)",
+				    word, INIT_MRENCLAVE_MAX);
+			m->n_seal_mrenclave++;
+			if (!p[64])
+				return 0;
+		}
+	case K_COLLATERAL:
+		if (!val || val[0] != '/' || strlen(val) >= sizeof(m->seal_collateral))
+			return cerr_setx(
+			    err, EINVAL,
+			    "kernel command line: '%s': expected cocoon.seal_collateral=/PATH",
+			    word);
+		snprintf(m->seal_collateral, sizeof(m->seal_collateral), "%s", val);
+		return 0;
 	default: /* K_SEAL */
 		if (!val || !*val || strlen(val) >= sizeof(m->seal))
 			return cerr_setx(err, EINVAL,
@@ -100,6 +139,8 @@ int init_mode_parse(const char *cmdline, struct init_mode *m, struct cerr *err)
 
 	*m = (struct init_mode){.tee = TEE_TDX};
 	snprintf(m->seal, sizeof(m->seal), "%s", INIT_SEAL_DEFAULT);
+	snprintf(m->seal_collateral, sizeof(m->seal_collateral), "%s",
+	         INIT_SEAL_COLLATERAL_DEFAULT);
 	while (*p) {
 		char word[1024];
 		size_t n = strcspn(p, " \t\n");

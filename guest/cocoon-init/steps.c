@@ -434,10 +434,14 @@ static int step_keys(struct init_ctx *ctx, struct cerr *err)
 	if (chmod(dir, 0700) < 0)
 		return cerr_set(err, errno, "chmod '%s'", dir);
 	for (size_t i = 0; i < ARRAY_SIZE(key_names); i++) {
-		struct sealc_opts so = {.connect = addr,
-		                        .key_name = key_names[i],
-		                        .tee = &ctx->tee,
-		                        .timeout_ms = ctx->cmds.seal_timeout_ms};
+		struct sealc_opts so = {
+		    .connect = addr,
+		    .key_name = key_names[i],
+		    .tee = &ctx->tee,
+		    .timeout_ms = ctx->cmds.seal_timeout_ms,
+		    .mr_enclave = (const uint8_t(*)[SEALC_MRENCLAVE_LEN])ctx->mode.seal_mrenclave,
+		    .n_mr_enclave = ctx->mode.n_seal_mrenclave,
+		    .dcap_collateral = ctx->mode.seal_collateral};
 		uint8_t key[SEALC_KEY_LEN];
 		char path[PATH_MAX];
 

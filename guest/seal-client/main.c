@@ -47,6 +47,9 @@ static void usage(FILE *f)
 	        "                           vport:NAME, unix:PATH, tcp:HOST:PORT\n"
 	        "  -m, --mr-enclave HEX     allowed SGX MR_ENCLAVE (64 hex digits), repeatable;\n"
 	        "                           real mode refuses an empty list\n"
+	        "  --collateral FILE        real mode: the DCAP collateral (PCCS v4 JSON, as\n"
+	        "                           cocoon-verify quote reads it) the server's SGX\n"
+	        "                           quote is verified with; the host provides it\n"
 	        "  -s, --skip-validation    do not check the server's quote (trusted host only)\n"
 	        "  --tee tdx|sim            TEE backend (default tdx); sim is for development\n"
 	        "                           and protects nothing\n"
@@ -57,8 +60,10 @@ static void usage(FILE *f)
 	        "  -q, --quiet              errors only;  -v, --verbose  debug messages\n"
 	        "  -h, --help               this text;    -V, --version  print the version\n"
 	        "\n"
-	        "Real mode: SGX quote verification is not in this build, so without -s a\n"
-	        "tdx-mode request is refused after the exchange (exit 1).\n"
+	        "Real mode: the server's SGX quote must verify (Intel DCAP, against\n"
+	        "--collateral at the clock's time; any TCB status but Revoked), MR_ENCLAVE\n"
+	        "must be one of -m, DEBUG must be off and the report data must bind this\n"
+	        "request; otherwise the reply is refused (exit 1).\n"
 	        "\n"
 	        "Exit status: 0 key written, 1 reply refused, 2 usage error, 3 local error,\n"
 	        "4 seal-server unreachable or no reply.\n");
@@ -83,7 +88,15 @@ static void print_result(bool json, bool ok, const char *name, const char *out, 
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CONNECT = 256, OPT_TEE, OPT_SIM_RTMR, OPT_SIM_KEY, OPT_TIMEOUT, OPT_JSON };
+	enum {
+		OPT_CONNECT = 256,
+		OPT_TEE,
+		OPT_SIM_RTMR,
+		OPT_SIM_KEY,
+		OPT_TIMEOUT,
+		OPT_JSON,
+		OPT_COLLATERAL
+	};
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"key-name", required_argument, NULL, 'k'},
@@ -91,6 +104,7 @@ int main(int argc, char **argv)
 	    {"connect", required_argument, NULL, OPT_CONNECT},
 	    {"mr-enclave", required_argument, NULL, 'm'},
 	    {"skip-validation", no_argument, NULL, 's'},
+	    {"collateral", required_argument, NULL, OPT_COLLATERAL},
 	    {"tee", required_argument, NULL, OPT_TEE},
 	    {"sim-rtmr", required_argument, NULL, OPT_SIM_RTMR},
 	    {"sim-platform-key", required_argument, NULL, OPT_SIM_KEY},
@@ -151,6 +165,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			so.skip_validation = true;
+			break;
+		case OPT_COLLATERAL:
+			so.dcap_collateral = optarg;
 			break;
 		case OPT_TEE:
 			if (tee_kind_parse(optarg, &kind, &err) < 0) {

@@ -6,9 +6,12 @@
  * under a sim MAC in sim mode, in an SGX quote in real mode) before the key is
  * decrypted with ECDH + AES-128-CTR (PROTOCOLS.md, "Seal protocol").
  *
- * Real-mode SGX quote verification (MR_ENCLAVE allowlist, DEBUG attribute) is
- * not in this build: a tdx-mode request is refused unless validation is
- * skipped, and an empty MR_ENCLAVE allowlist is always refused first.
+ * Real mode (tdx): the reply's SGX quote is verified with lib/dcap.c against
+ * the DCAP collateral in opts->dcap_collateral (a file the host provides: it
+ * is signed by Intel, so the host can withhold it but not forge it): genuine
+ * and not Revoked at the time, an SGX quote, MR_ENCLAVE in the allowlist
+ * (an empty allowlist is refused first), DEBUG attribute clear, report data
+ * as above.
  *
  * Used by the seal-client program and by cocoon-init.
  */
@@ -18,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cocoon/buf.h"
 #include "cocoon/crypto.h"
@@ -36,7 +40,9 @@ struct sealc_opts {
 	bool skip_validation; /* trust the reply without checking its quote */
 	const uint8_t (*mr_enclave)[SEALC_MRENCLAVE_LEN]; /* allowlist (real mode) */
 	size_t n_mr_enclave;
-	int timeout_ms; /* connect, and each frame; <= 0: SEALC_TIMEOUT_MS */
+	int timeout_ms;              /* connect, and each frame; <= 0: SEALC_TIMEOUT_MS */
+	const char *dcap_collateral; /* tdx: the collateral JSON file (PCCS v4 shape) */
+	time_t dcap_now;             /* tdx: verification time; 0: the clock */
 };
 
 /* Where a failed sealc_get_key() stopped: programs map it to exit codes. */

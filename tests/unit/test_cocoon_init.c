@@ -55,6 +55,33 @@ static void test_mode_launcher_dev(void **state)
 	assert_string_equal(m.seal, "vport:seal");
 }
 
+/* the seal enclaves seal-client accepts and the collateral file (tdx) */
+static void test_mode_seal_mrenclave(void **state)
+{
+	struct init_mode m;
+	struct cerr err = CERR_INIT;
+	char line[400];
+	const char *a = "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1";
+
+	(void)state;
+	assert_int_equal(init_mode_parse("", &m, &err), 0);
+	assert_int_equal(m.n_seal_mrenclave, 0);
+	assert_string_equal(m.seal_collateral, INIT_SEAL_COLLATERAL_DEFAULT);
+	snprintf(line, sizeof(line),
+	         "cocoon.seal_mrenclave=%s,%.63sF cocoon.seal_collateral=/x/c.json", a, a);
+	assert_int_equal(init_mode_parse(line, &m, &err), 0);
+	assert_int_equal(m.n_seal_mrenclave, 2);
+	assert_int_equal(m.seal_mrenclave[0][0], 0xe1);
+	assert_int_equal(m.seal_mrenclave[1][31], 0xef);
+	assert_string_equal(m.seal_collateral, "/x/c.json");
+	snprintf(line, sizeof(line), "cocoon.seal_mrenclave=%.62s", a);
+	assert_int_equal(init_mode_parse(line, &m, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "cocoon.seal_mrenclave"));
+	snprintf(line, sizeof(line), "cocoon.seal_mrenclave=%s,", a);
+	assert_int_equal(init_mode_parse(line, &m, &err), -EINVAL);
+	assert_int_equal(init_mode_parse("cocoon.seal_collateral=rel", &m, &err), -EINVAL);
+}
+
 static void test_mode_bare_words(void **state)
 {
 	struct init_mode m;
@@ -411,6 +438,7 @@ int main(void)
 	    cmocka_unit_test(test_mode_defaults),
 	    cmocka_unit_test(test_mode_launcher_dev),
 	    cmocka_unit_test(test_mode_bare_words),
+	    cmocka_unit_test(test_mode_seal_mrenclave),
 	    cmocka_unit_test(test_mode_refusals),
 	    cmocka_unit_test(test_mode_long_words),
 	    cmocka_unit_test_setup_teardown(test_run_all, setup, teardown),

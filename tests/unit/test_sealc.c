@@ -167,11 +167,16 @@ static void real_mode_checks(void **state)
 	/* empty allowlist: refused */
 	assert_int_equal(sealc_open_reply(&req, &o, p, n, got, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "MR_ENCLAVE"));
-	/* an allowlist, but no SGX quote verification in this build */
+	/* an allowlist, but no DCAP collateral to check the quote with */
 	o.mr_enclave = mr;
 	o.n_mr_enclave = 1;
-	assert_int_equal(sealc_open_reply(&req, &o, p, n, got, &err), -ENOTSUP);
-	assert_non_null(strstr(err.msg, "not supported in this build"));
+	assert_int_equal(sealc_open_reply(&req, &o, p, n, got, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "collateral"));
+	/* collateral, but the sim reply is no SGX quote (test_dcap_forged covers
+	 * genuine quotes under the test root) */
+	o.dcap_collateral = "/nonexistent";
+	assert_int_equal(sealc_open_reply(&req, &o, p, n, got, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "quote parse"));
 	free(p);
 }
 
