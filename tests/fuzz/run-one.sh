@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# run-one.sh FUZZER SCRATCH_CORPUS SEED_CORPUS SECONDS
+# run-one.sh FUZZER SCRATCH_CORPUS SEED_CORPUS SECONDS [LIBFUZZER-FLAG...]
 # Fuzzes one target for SECONDS from its seed corpus; new inputs land in
 # SCRATCH_CORPUS, crash reproducers next to it. Exit status is libFuzzer's.
 set -euo pipefail
 exe=$1 scratch=$2 seeds=$3 secs=$4
+shift 4
 mkdir -p "$scratch" "$scratch.artifacts"
 exec "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	-artifact_prefix="$scratch.artifacts/" "$scratch" "$seeds"
+	-artifact_prefix="$scratch.artifacts/" "$@" "$scratch" "$seeds"
