@@ -921,6 +921,14 @@ static bool check_mounts(const struct authz_env *env, json_object *mounts, struc
 	return true;
 }
 
+/* dockerd finds a network by ID, name or ID prefix: an all-hex name may be
+ * (a prefix of) the host network's ID, which puts a container in the VM's
+ * network namespace as surely as network_mode: host. */
+static bool network_id_like(const char *s)
+{
+	return *s && strspn(s, "0123456789abcdefABCDEF") == strlen(s);
+}
+
 /* A namespace mode: "" or a private mode; "host" and "container:..." denied. */
 static bool check_ns_mode(json_object *hc, const char *key, const char *rule, const char *const *ok,
                           struct authz_verdict *v)
@@ -942,7 +950,7 @@ static bool check_ns_mode(json_object *hc, const char *key, const char *rule, co
 		if (!strcmp(s, ok[i]))
 			return true;
 	if (!strcmp(key, "NetworkMode") && strcmp(s, "host") && strncmp(s, "container:", 10) &&
-	    strcmp(s, "none") && strchr(s, ':') == NULL)
+	    strcmp(s, "none") && strchr(s, ':') == NULL && !network_id_like(s))
 		return true; /* a user-defined network by name */
 	deny(v, "HostConfig.%s=%s denied: the workload spec forbids %s", key, s, rule);
 	return false;
@@ -1142,7 +1150,8 @@ static bool check_hostconfig_more(const struct authz_env *env, json_object *root
 	if (eps) {
 		json_object_object_foreach(eps, name, ep)
 		{
-			if (!strcmp(name, "host") || !strncmp(name, "container:", 10)) {
+			if (!strcmp(name, "host") || !strncmp(name, "container:", 10) ||
+			    network_id_like(name)) {
 				deny(
 				    v,
 				    "NetworkingConfig.EndpointsConfig.%s denied: the workload spec "
@@ -1386,8 +1395,9 @@ static void decide_network_connect(const char *net, const char *body, size_t len
 {
 	json_object *root, *ep;
 
-	if (!strcmp(net, "host"))
-		return deny(v, "connecting to the host network is denied (workload spec rule: "
+	if (!strcmp(net, "host") || network_id_like(net))
+		return deny(v, "connecting to the host network (or to a network by an ID, which "
+		               "may be the host network's) is denied (workload spec rule: "
 		               "network_mode: host)");
 	root = strict_parse("networks/connect", body, len, &sh_netconnect, v);
 	if (!root)

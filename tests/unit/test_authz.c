@@ -282,6 +282,16 @@ static void create_namespaces(void **state)
 	DENIED("POST", CREATE, BODY("{\"UTSMode\":\"host\"}"), "UTSMode");
 	DENIED("POST", CREATE, BODY("{\"CgroupnsMode\":\"host\"}"), "CgroupnsMode");
 	ALLOWED("POST", CREATE, BODY("{\"NetworkMode\":\"proj_default\"}"));
+	/* the host network by its ID (or a prefix of it) is the host network */
+	DENIED("POST", CREATE, BODY("{\"NetworkMode\":\"a36d47276e82\"}"), "network_mode: host");
+	DENIED("POST", CREATE, BODY("{\"NetworkMode\":\"A36D\"}"), "network_mode: host");
+	DENIED("POST", CREATE,
+	       "{"
+	       "\"Image\":\"" IMG "\",\"NetworkingConfig\":{\"EndpointsConfig\":{"
+	       "\"a36d47276e82\":{}}}}",
+	       "network_mode: host");
+	DENIED("POST", "/v1.41/networks/a36d47276e82/connect", "{\"Container\":\"c1\"}",
+	       "host network");
 }
 
 static void create_binds(void **state)
