@@ -1493,21 +1493,21 @@ static const char *hidden_body(const struct authz_request *rq)
 
 	if (rq->body && rq->body_len)
 		return "it has a body";
+	/* libcurl's POST says application/x-www-form-urlencoded even when empty */
+	if (cl) {
+		cl += strspn(cl, " \t");
+		if (cl[0] == '0' && !cl[1 + strspn(cl + 1, " \t")])
+			return NULL;
+	}
 	if (rq->content_type) {
-		const char *ct = rq->content_type;
-		size_t n;
+		const char *ct = rq->content_type + strspn(rq->content_type, " \t");
 
-		ct += strspn(ct, " \t");
-		n = strcspn(ct, "; \t");
-		if (n == 33 && !strncasecmp(ct, "application/x-www-form-urlencoded", n))
+		if (strcspn(ct, "; \t") == 33 &&
+		    !strncasecmp(ct, "application/x-www-form-urlencoded", 33))
 			return "it has a form body";
 	}
-	if (!cl)
-		return "it may have a body the plugin cannot see (no Content-Length: 0)";
-	cl += strspn(cl, " \t");
-	if (cl[0] != '0' || cl[1 + strspn(cl + 1, " \t")])
-		return "it has a body";
-	return NULL;
+	return cl ? "it has a body"
+	          : "it may have a body the plugin cannot see (no Content-Length: 0)";
 }
 
 /* POST .../attach and GET .../attach/ws: stdin is a way in, like exec;
@@ -1607,7 +1607,7 @@ void authz_decide_request(const struct authz_env *env, const struct authz_reques
 		deny(v, "swarm mode is not allowed in Docker mode");
 	} else if (!strcmp(s0, "images")) {
 		if (u->nseg == 2 && seg_is(u, 1, "create") && !strcmp(method, "POST")) {
-			if ((why = hidden_body(rq)))
+			if (!param(u, "fromSrc") && !param(u, "repo") && (why = hidden_body(rq)))
 				deny(v,
 				     "images/create denied: %s, and dockerd would read fromImage "
 				     "and tag from a form body before the query",

@@ -304,6 +304,21 @@ def d_pull_form_chunked(d):
     return other_absent(d)
 
 
+@case("pull with a chunked form body and Content-Length: 0 beside it",
+      "cocoon-authz (no Content-Length: 0 on images/create)")
+def d_pull_form_chunked_cl0(d):
+    d.api("POST", pull_query(d), f"fromImage={d.f.reg}/demo/hello&tag=other",
+          {**FORM, "Content-Length": "0"}, chunked=True)
+    return other_absent(d)
+
+
+@case("attach with a chunked form body stdin=1 and Content-Length: 0 beside it",
+      "cocoon-authz (no Content-Length: 0 on attach)")
+def d_attach_form_chunked_cl0(d):
+    return attach_denied(*d.api("POST", "/containers/att/attach?stream=1&stdout=1", "stdin=1",
+                                {**FORM, "Content-Length": "0"}, chunked=True))
+
+
 @case("pull with a form body and Content-Type repeated (text/plain last)",
       "cocoon-authz (no Content-Length: 0 on images/create)")
 def d_pull_form_dup_ct(d):

@@ -625,9 +625,11 @@ static void hidden_bodies(void **state)
 
 	assert_true(decide_hdr("POST", pull, "text/plain", "0").allow);
 	assert_true(decide_hdr("POST", pull, NULL, " 0 ").allow);
-	assert_false(decide_hdr("POST", pull, "application/x-www-form-urlencoded", "0").allow);
+	/* libcurl (cocoon-workload) says form-urlencoded on an empty POST */
+	assert_true(decide_hdr("POST", pull, "application/x-www-form-urlencoded", "0").allow);
+	assert_false(decide_hdr("POST", pull, "application/x-www-form-urlencoded", NULL).allow);
 	assert_false(
-	    decide_hdr("POST", pull, "Application/X-WWW-Form-Urlencoded; charset=x", "0").allow);
+	    decide_hdr("POST", pull, "Application/X-WWW-Form-Urlencoded; charset=x", "12").allow);
 	assert_false(decide_hdr("POST", pull, "text/plain", "31").allow);
 	assert_false(decide_hdr("POST", pull, "text/plain", NULL).allow); /* chunked */
 	assert_false(decide_hdr("POST", pull, "text/plain", "00").allow);
