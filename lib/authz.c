@@ -588,7 +588,7 @@ static int strict_object(struct strict *s, const struct shape *sh)
 				               "accepted only in the API's exact case)");
 				goto out;
 			}
-			if (seen[fi / 64] & (1ull << (fi % 64))) {
+			if (fi >= 128 || (seen[fi / 64] & (1ull << (fi % 64)))) {
 				strict_fail(s, "a duplicate key (dockerd would take the last)");
 				goto out;
 			}
