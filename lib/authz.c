@@ -379,20 +379,33 @@ SHAPE_OBJ(sh_netconnect, {"Container", NULL}, {"EndpointConfig", &sh_endpoint}, 
 SHAPE_OBJ(sh_volcreate, {"Name", NULL}, {"Driver", NULL}, {"DriverOpts", &sh_leafmap},
           {"Labels", &sh_leafmap});
 
+struct rawkey {
+	const char *p;
+	size_t n;
+};
+
 struct strict {
 	const char *p, *end;
 	unsigned depth;
-	char path[160]; /* where, for the message */
+	struct rawkey key[AUTHZ_MAX_DEPTH + 1]; /* the keys down to here */
+	unsigned nkey;
 	const char *why;
 	char msg[224];
 };
 
+/* Records the first failure, naming where: the key path, built only now. */
 static int strict_fail(struct strict *s, const char *why)
 {
-	if (!s->why) {
-		s->why = why;
-		snprintf(s->msg, sizeof(s->msg), "%s at %s", why, s->path[0] ? s->path : "the top");
-	}
+	char path[160] = "";
+	size_t o = 0;
+
+	if (s->why)
+		return -1;
+	s->why = why;
+	for (unsigned i = 0; i < s->nkey && o < sizeof(path); i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "%s%.*s", i ? "." : "",
+		                      (int)(s->key[i].n > 40 ? 40 : s->key[i].n), s->key[i].p);
+	snprintf(s->msg, sizeof(s->msg), "%s at %s", why, path[0] ? path : "the top");
 	return -1;
 }
 
@@ -530,11 +543,6 @@ static int strict_number(struct strict *s)
 	return 0;
 }
 
-struct rawkey {
-	const char *p;
-	size_t n;
-};
-
 static int rawkey_cmp(const void *a, const void *b)
 {
 	const struct rawkey *x = a, *y = b;
@@ -547,7 +555,8 @@ static int strict_value(struct strict *s, const struct shape *sh);
 
 static int strict_object(struct strict *s, const struct shape *sh)
 {
-	size_t plen = strlen(s->path), nkeys = 0, cap = 0;
+	unsigned level = s->nkey;
+	size_t nkeys = 0, cap = 0;
 	struct rawkey *keys = NULL;
 	uint64_t seen[2] = {0, 0}; /* per field of an SH_OBJ (at most 128) */
 	int r = -1;
@@ -573,15 +582,20 @@ static int strict_object(struct strict *s, const struct shape *sh)
 		}
 		if (strict_string(s, &k, &kl, &esc) < 0)
 			goto out;
-		snprintf(s->path + plen, sizeof(s->path) - plen, "%s%.*s", plen ? "." : "",
-		         (int)(kl > 40 ? 40 : kl), k);
+		if (level >= ARRAY_SIZE(s->key)) {
+			strict_fail(s, "nesting too deep");
+			goto out;
+		}
+		s->key[level] = (struct rawkey){k, kl};
+		s->nkey = level + 1;
 		if (esc) {
 			strict_fail(s, "an escaped object key (dockerd would decode it)");
 			goto out;
 		}
 		if (sh->kind == SH_OBJ) {
 			for (fi = 0; fi < sh->nf; fi++)
-				if (strlen(sh->f[fi].key) == kl && !memcmp(sh->f[fi].key, k, kl))
+				if (sh->f[fi].key[0] == k[0] && !strncmp(sh->f[fi].key, k, kl) &&
+				    !sh->f[fi].key[kl])
 					break;
 			if (fi == sh->nf) {
 				strict_fail(s, "a key the Engine API does not have here (keys are "
@@ -617,7 +631,7 @@ static int strict_object(struct strict *s, const struct shape *sh)
 		s->p++;
 		if (strict_value(s, sub) < 0)
 			goto out;
-		s->path[plen] = '\0';
+		s->nkey = level;
 		strict_ws(s);
 		if (s->p < s->end && *s->p == ',') {
 			s->p++;
