@@ -21,13 +21,17 @@ so the three see the same machine at the same moment. After 100 rounds of
 warm-up, N rounds are kept. Every round must get the same HTTP status from the
 three (a denial or a different engine answer would not be the same call).
 
-Prints p50 and p99 of each, the added p50 and p99 (authz minus plain: the
-figure the goal is about; null minus plain: the part no plugin can remove),
-a bootstrap 95% interval of the added p99, how many garbage collections
-each dockerd ran during the rounds (GODEBUG=gctrace=1), cocoon-authz over authz-null
-(the plugin's own share), the plugin alone (AuthZReq round
-trips straight on its socket, next to authz-null), and a verdict line.
-Goal: under 1 ms added at p99.
+Prints p50 and p99 of each, the added p50 and p99 (authz minus plain, and
+null minus plain: the part no plugin can remove, dockerd's authorization
+middleware and its two plugin round trips per call), how many garbage
+collections each dockerd ran during the rounds (GODEBUG=gctrace=1), then
+cocoon-authz's own share: authz minus null, same run, with a bootstrap 95%
+interval of its p99, the plugin alone (AuthZReq round trips straight on its
+socket, next to authz-null), and a verdict line.
+Goal (issue 13): cocoon-authz's own share, with the strict body reader, at
+most 0.1 ms at p50 and its p99 within noise (the 95% interval of
+p99(authz) - p99(null) reaches 0) for every call. The create body is the one
+the docker CLI 28 writes for `docker run` (API 1.41, 1.6 KB).
 """
 import base64
 import http.client
@@ -67,10 +71,30 @@ def calls(image):
     # not exist), so it creates nothing: it measures the plugin's check of a
     # create body. Each call, this one included, makes two plugin calls
     # (AuthZReq, then AuthZRes with the engine's answer).
-    body = json.dumps({"Image": image, "Cmd": ["/hello"],
-                       "HostConfig": {"NetworkMode": "none", "Binds": ["/data/y:/y:ro"],
-                                      "Mounts": [{"Type": "bind", "Source": "/data/x",
-                                                  "Target": "/x", "ReadOnly": True}]}})
+    hc = {"Binds": ["/data/y:/y:ro"], "ContainerIDFile": "",
+          "LogConfig": {"Type": "", "Config": {}}, "NetworkMode": "none", "PortBindings": {},
+          "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "AutoRemove": False,
+          "VolumeDriver": "", "VolumesFrom": None, "ConsoleSize": [0, 0], "CapAdd": None,
+          "CapDrop": None, "CgroupnsMode": "", "Dns": [], "DnsOptions": [], "DnsSearch": [],
+          "ExtraHosts": None, "GroupAdd": None, "IpcMode": "", "Cgroup": "", "Links": None,
+          "OomScoreAdj": 0, "PidMode": "", "Privileged": False, "PublishAllPorts": False,
+          "ReadonlyRootfs": False, "SecurityOpt": None, "UTSMode": "", "UsernsMode": "",
+          "ShmSize": 0, "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0,
+          "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [],
+          "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [],
+          "BlkioDeviceWriteIOps": [], "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0,
+          "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "", "Devices": [],
+          "DeviceCgroupRules": None, "DeviceRequests": None, "MemoryReservation": 0,
+          "MemorySwap": 0, "MemorySwappiness": -1, "OomKillDisable": False, "PidsLimit": 0,
+          "Ulimits": [], "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0,
+          "IOMaximumBandwidth": 0, "MaskedPaths": None, "ReadonlyPaths": None,
+          "Mounts": [{"Type": "bind", "Source": "/data/x", "Target": "/x", "ReadOnly": True}]}
+    body = json.dumps({"Hostname": "", "Domainname": "", "User": "", "AttachStdin": False,
+                       "AttachStdout": True, "AttachStderr": True, "Tty": False,
+                       "OpenStdin": False, "StdinOnce": False, "Env": None, "Cmd": ["/hello"],
+                       "Image": image, "Volumes": {}, "WorkingDir": "", "Entrypoint": None,
+                       "OnBuild": None, "Labels": {}, "HostConfig": hc,
+                       "NetworkingConfig": {"EndpointsConfig": {}}}) + "\n"
     return [
         ("HEAD /_ping", "HEAD", "/_ping", None, None),
         ("GET /containers/json", "GET", "/v1.41/containers/json", None, None),
@@ -134,7 +158,9 @@ def measure_plugins(socks, image, n, rng):
         req = json.dumps({"User": "", "UserAuthNMethod": "", "RequestMethod": method,
                           "RequestUri": path,
                           "RequestBody": base64.b64encode(body.encode()).decode() if body else None,
-                          "RequestHeaders": headers or {}, "RequestPeerCertificates": None})
+                          "RequestHeaders": {**(headers or {}),
+                                             "Content-Length": str(len(body or ""))},
+                          "RequestPeerCertificates": None})
         ts = {a: [] for a in socks}
         order = list(socks)
         for i in range(WARMUP + n):
@@ -231,17 +257,27 @@ def main():
               f"{statistics.median(z) - statistics.median(p):14.3f} {pct(z, 0.99) - pct(p, 0.99):6.3f}")
     print("dockerd garbage collections in each call's rounds, warm-up included (plain/authz/null): " + "; ".join(
         f"{k.split()[-1]} {g['plain']}/{g['authz']}/{g['null']}" for k, g in gcs.items()))
-    print("cocoon-authz over authz-null, its own share (ms): " + "; ".join(
-        f"{k.split()[-1]} p50 {statistics.median(r['authz']) - statistics.median(r['null']):+.3f}"
-        f" p99 {pct(sorted(r['authz']), 0.99) - pct(sorted(r['null']), 0.99):+.3f}"
-        for k, r in res.items()))
+    print("cocoon-authz's own share, authz minus null, same run (ms; goal p50 <= 0.1, p99 "
+          "within noise):")
+    miss = []
+    for k, r in res.items():
+        lo, hi = added_p99_interval(r["authz"], r["null"], rng)
+        s50 = statistics.median(r["authz"]) - statistics.median(r["null"])
+        s99 = pct(sorted(r["authz"]), 0.99) - pct(sorted(r["null"]), 0.99)
+        if s50 > 0.1 or lo > 0:
+            miss.append(f"{k} (p50 {s50:+.3f}, p99 {s99:+.3f} [{lo:.3f}, {hi:.3f}])")
+        print(f"{k:24} p50 {s50:+.3f}  p99 {s99:+.3f}  p99 95% interval [{lo:.3f}, {hi:.3f}]")
     print("the plugins alone (AuthZReq round trip on the plugin's socket, ms):")
     for k, r in alone.items():
         print(f"{k:24} cocoon-authz p50 {statistics.median(r['authz']):.3f} p99 "
               f"{pct(r['authz'], 0.99):.3f}   authz-null p50 {statistics.median(r['null']):.3f} "
               f"p99 {pct(r['null'], 0.99):.3f}")
-    print(f"goal (added p99 < 1 ms): met for {len(res) - len(over)} of {len(res)} calls"
-          + (f"; not for: {', '.join(over)}" if over else ""))
+    print(f"goal (cocoon-authz's own share p50 <= 0.1 ms, p99 within noise): met for "
+          f"{len(res) - len(miss)} of {len(res)} calls"
+          + (f"; not for: {'; '.join(miss)}" if miss else ""))
+    print(f"(the earlier goal, added p99 < 1 ms over plain dockerd: met for "
+          f"{len(res) - len(over)} of {len(res)} calls"
+          + (f"; not for: {', '.join(over)}" if over else "") + ")")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,25 @@ bool authz_verified_id(const struct authz_env *env, const char *id);
 void authz_decide(const struct authz_env *env, const char *json, size_t len,
                   struct authz_verdict *v);
 
-/* Decides on the already-extracted parts; body is the decoded request body
+/* One API request as dockerd shows it to the plugin. */
+struct authz_request {
+	const char *method;
+	const char *uri;
+	const char *body; /* decoded; NULL when dockerd forwarded none */
+	size_t body_len;
+	/* RequestHeaders (dockerd gives the last value of a repeated header;
+	 * NULL when absent) */
+	const char *content_type;
+	const char *content_length;
+};
+
+/* Decides one request. */
+void authz_decide_request(const struct authz_env *env, const struct authz_request *rq,
+                          struct authz_verdict *v);
+
+/* Decides on the already-extracted parts, as if the request carried exactly
+ * this body (Content-Length its length, Content-Type JSON or, without a
+ * body, text/plain as the docker CLI sends); body is the decoded request body
  * (NULL when dockerd forwarded none). For tests and the bench. */
 void authz_decide_parts(const struct authz_env *env, const char *method, const char *uri,
                         const char *body, size_t body_len, struct authz_verdict *v);

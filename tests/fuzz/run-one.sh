@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-one.sh FUZZER SCRATCH_CORPUS SEED_CORPUS SECONDS
+# run-one.sh FUZZER SCRATCH_CORPUS SEED_CORPUS SECONDS [LIBFUZZER-FLAG...]
 # Fuzzes one target for SECONDS from its seed corpus; new inputs land in
 # SCRATCH_CORPUS, crash reproducers next to it. Exit status is libFuzzer's.
 # A target that needs more libFuzzer flags (inputs past the default -max_len,
