@@ -107,7 +107,10 @@ static bool is_elf(struct gen *g, const char *abs)
 	snprintf(p, sizeof(p), "%s%s", g->root, abs);
 	if (!(f = fopen(p, "rbe")))
 		return false;
-	ok = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\x7f" "ELF", 4);
+	ok = fread(magic, 1, 4, f) == 4 && !memcmp(magic,
+	                                           "\x7f"
+	                                           "ELF",
+	                                           4);
 	fclose(f);
 	return ok;
 }

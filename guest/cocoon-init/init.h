@@ -62,16 +62,16 @@ int init_mode_parse(const char *cmdline, struct init_mode *m, struct cerr *err);
 
 /* Helper programs and limits; each path is used as given (not under root). */
 struct init_cmds {
-	const char *mount;      /* mount(8) */
-	const char *systemctl;  /* systemctl(1) */
-	const char *nvidia_smi; /* nvidia-smi */
+	const char *mount;        /* mount(8) */
+	const char *systemctl;    /* systemctl(1) */
+	const char *nvidia_smi;   /* nvidia-smi */
 	const char *gpu_nvml;     /* the NVML library (dlopen name or path) */
 	const char *gpu_root_pem; /* NULL: NVIDIA's root; a file (tests) */
-	const char *mkfs;       /* mkfs.ext4 */
-	const char *nft;        /* nft(8), fed the egress ruleset with -f */
-	int timeout_ms;         /* each command */
-	int gpu_wait_ms;        /* how long to wait for the nvidia driver */
-	int disk_wait_ms;       /* how long to wait for udev's by-id link of the disk */
+	const char *mkfs;         /* mkfs.ext4 */
+	const char *nft;          /* nft(8), fed the egress ruleset with -f */
+	int timeout_ms;           /* each command */
+	int gpu_wait_ms;          /* how long to wait for the nvidia driver */
+	int disk_wait_ms;         /* how long to wait for udev's by-id link of the disk */
 	int seal_timeout_ms;
 	int workload_wait_ms; /* until every service runs */
 };

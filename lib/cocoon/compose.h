@@ -69,12 +69,12 @@ struct compose_service {
 
 struct compose_spec {
 	enum compose_engine engine;
-	bool exec_allow; /* x-cocoon.exec: allow (debug only) */
-	bool data_rw;    /* x-cocoon.data_rw: binds from /data may be writable */
-	bool gpu;        /* a service asks for the GPU */
+	bool exec_allow;     /* x-cocoon.exec: allow (debug only) */
+	bool data_rw;        /* x-cocoon.data_rw: binds from /data may be writable */
+	bool gpu;            /* a service asks for the GPU */
 	unsigned gpu_count;  /* x-cocoon.gpu.count: GPUs the VM must have (0: not given) */
 	char *gpu_reference; /* x-cocoon.gpu.reference: file in the spec, or NULL */
-	char **services; /* service names */
+	char **services;     /* service names */
 	size_t n_services;
 	struct compose_ref *images; /* the allowlist: every service's image, normalised */
 	size_t n_images;

@@ -11,12 +11,14 @@
 int main(void)
 {
 	printf("NVML_API_VERSION %d\n", NVML_API_VERSION);
-	printf("sizeof(nvmlConfComputeSystemState_t) = %zu\n", sizeof(nvmlConfComputeSystemState_t));
+	printf("sizeof(nvmlConfComputeSystemState_t) = %zu\n",
+	       sizeof(nvmlConfComputeSystemState_t));
 	printf("sizeof(nvmlSystemConfComputeSettings_v1_t) = %zu, version word 0x%x\n",
 	       sizeof(nvmlSystemConfComputeSettings_v1_t), nvmlSystemConfComputeSettings_v1);
 	OFF(nvmlSystemConfComputeSettings_v1_t, devToolsMode);
 	OFF(nvmlSystemConfComputeSettings_v1_t, multiGpuMode);
-	printf("sizeof(nvmlConfComputeGpuCertificate_t) = %zu\n", sizeof(nvmlConfComputeGpuCertificate_t));
+	printf("sizeof(nvmlConfComputeGpuCertificate_t) = %zu\n",
+	       sizeof(nvmlConfComputeGpuCertificate_t));
 	OFF(nvmlConfComputeGpuCertificate_t, attestationCertChain);
 	printf("sizeof(nvmlConfComputeGpuAttestationReport_t) = %zu\n",
 	       sizeof(nvmlConfComputeGpuAttestationReport_t));
