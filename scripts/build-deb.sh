@@ -7,7 +7,8 @@
 #
 # Usage: scripts/build-deb.sh [OUTDIR]   (default build-deb)
 # Writes OUTDIR/cocoon-host_VERSION_amd64.deb, OUTDIR/cocoon-guest_…deb and
-# the .changes and .buildinfo; OUTDIR/src is the tree it was built from.
+# the .changes and .buildinfo; OUTDIR/src is the tree it was built from,
+# OUTDIR/build.log dpkg-buildpackage's output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-build-deb}
@@ -20,7 +21,12 @@ rev=$(git stash create 2>/dev/null || true)
 rm -rf "$out/src" "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
 mkdir -p "$out/src"
 git archive "${rev:-HEAD}" | tar -x -C "$out/src"
-(cd "$out/src" && dpkg-buildpackage -b -us -uc)
+# the whole build log in OUTDIR/build.log, its end printed when it fails
+if ! (cd "$out/src" && dpkg-buildpackage -b -us -uc) >"$out/build.log" 2>&1; then
+	tail -n 40 "$out/build.log" >&2
+	echo "build-deb: dpkg-buildpackage failed (log: $out/build.log)" >&2
+	exit 1
+fi
 changes=$(ls "$out"/cocoon-docker-tdx_*.changes)
 echo "build-deb: lintian $changes"
 lintian --fail-on error,warning --info "$changes"
