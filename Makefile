@@ -19,7 +19,7 @@ deps:
 	scripts/install-deps.sh build
 
 deps-test:
-	scripts/install-deps.sh build test vm image
+	scripts/install-deps.sh build test vm image deb
 
 deps-demo:
 	scripts/install-deps.sh build demo
