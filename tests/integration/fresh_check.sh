@@ -52,6 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 now() { date +%s; }
+. "$(dirname "$0")/freshroot.sh"
 
 # the tree a clone of this checkout would have, with uncommitted edits of tracked files
 rev=$(git -C "$src" stash create 2>/dev/null || true)
@@ -59,15 +60,7 @@ rev=${rev:-HEAD}
 
 t0=$(now)
 base=$work/base
-if ! mmdebstrap --variant=apt --include=make,git --skip=essential/unlink \
-	--setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
-	--setup-hook="mount --bind '$cache' \"\$1/var/cache/apt/archives\"" \
-	--customize-hook='umount "$1/var/cache/apt/archives"' \
-	bookworm "$base" >"$work/mmdebstrap.log" 2>&1; then
-	tail -n 30 "$work/mmdebstrap.log" >&2
-	echo "fresh_check: mmdebstrap of bookworm failed (log above)" >&2
-	exit 1
-fi
+fresh_root "$base" "$cache" "$work/mmdebstrap.log" make,git || exit 1
 echo "fresh_check: bookworm root (apt, make, git) in $(($(now) - t0)) s"
 
 fail=0

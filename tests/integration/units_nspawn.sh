@@ -35,6 +35,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "units_nspawn: FAIL: $*" >&2; exit 1; }
 now() { date +%s; }
+. "$(dirname "$0")/freshroot.sh"
 t0=$(now)
 
 "$src/scripts/build-deb.sh" "$work/deb" >"$work/build-deb.log" 2>&1 ||
@@ -42,11 +43,7 @@ t0=$(now)
 echo "units_nspawn: packages built in $(($(now) - t0)) s"
 
 t1=$(now)
-mmdebstrap --variant=apt --include=systemd,systemd-sysv,dbus --skip=essential/unlink \
-	--setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
-	--setup-hook="mount --bind '$cache' \"\$1/var/cache/apt/archives\"" \
-	--customize-hook='umount "$1/var/cache/apt/archives"' \
-	bookworm "$root" >"$work/mmdebstrap.log" 2>&1 || { tail -n 20 "$work/mmdebstrap.log" >&2; fail "mmdebstrap"; }
+fresh_root "$root" "$cache" "$work/mmdebstrap.log" systemd,systemd-sysv,dbus || fail "mmdebstrap"
 cp "$work"/deb/cocoon-host_*.deb "$work"/deb/cocoon-guest_*.deb "$root/tmp/"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 mount -t proc proc "$root/proc"
