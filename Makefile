@@ -11,6 +11,8 @@ FUZZ_SECONDS ?= 60
 MESON_SETUP = meson setup --reconfigure
 
 .PHONY: all deps deps-test deps-demo build build-asan build-fuzz build-release test e2e hostile image-repro fuzz bench demo format clean
+.PHONY: demo-setup test-setup fresh-check
+.PHONY: deps-deb deb
 
 all: build
 
@@ -18,13 +20,14 @@ deps:
 	scripts/install-deps.sh build
 
 deps-test:
-	scripts/install-deps.sh build test vm image
+	scripts/install-deps.sh build test vm image deb
 
 deps-demo:
 	scripts/install-deps.sh build demo
 
+# build/ is what make and make demo run: no tests, so no test dependency (cmocka) is needed
 build: deps
-	@[ -f build/build.ninja ] || meson setup build
+	@[ -f build/build.ninja ] || meson setup build -Dtests=false
 	ninja -C build
 
 build-asan: deps-test
@@ -40,8 +43,17 @@ build-release: deps
 	ninja -C build-release
 
 # build-release is built too: -O3 finds warnings (-Werror) that the other builds miss
-test: build-asan build-fuzz build-release
+test: test-setup
 	tests/run-tests.sh build-asan build-fuzz
+
+# the install and build steps of make test and make demo, without running
+# anything (tests/integration/fresh_check.sh runs them in a fresh Debian 12 root)
+test-setup: build-asan build-fuzz build-release
+demo-setup: deps-demo build
+
+# make test's and make demo's set-up steps, each in its own fresh bookworm root
+fresh-check:
+	tests/integration/fresh_check.sh .
 
 # two builds of the dev image compared byte for byte (make test runs it too)
 image-repro:
@@ -71,8 +83,15 @@ bench: build-release build-asan
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) build && COCOON_BUILD=build python3 bench/boot.py 1; \
 	else echo "bench/boot.py skipped: needs root (it boots the development CVM)"; fi
 
-demo: deps-demo build
+demo: demo-setup
 	@scripts/demo.sh
+
+deps-deb:
+	scripts/install-deps.sh build deb
+
+# the Debian packages cocoon-host and cocoon-guest in build-deb/, lintian-checked
+deb: deps-deb
+	scripts/build-deb.sh build-deb
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -11,6 +11,8 @@
 #          (backports) and the tools it runs (systemd-repart, veritysetup,
 #          mkfs.erofs for the root, sfdisk, zstd for the initrd)
 #   demo   what the development CVM needs (the vm group and the image tools)
+#   deb    what make deb needs beside the build group: debhelper, lintian,
+#          help2man (the manual pages, from each program's --help)
 #
 # The extra Debian suites the project needs (bookworm-backports, trixie, the
 # contrib/non-free components) are added as files of this project's own under
@@ -33,6 +35,7 @@ pkgs_vm=(cpio kmod mmdebstrap libvirt-clients libvirt-daemon-system libvirt-daem
 	dpkg-dev)
 pkgs_image=(systemd systemd-container bubblewrap fdisk cryptsetup-bin e2fsprogs erofs-utils zstd cpio
 	debian-archive-keyring python3 reprepro)
+pkgs_deb=(debhelper dpkg-dev lintian help2man)
 pkgs_demo=("${pkgs_vm[@]}" "${pkgs_image[@]}" curl)
 # packages that must come from bookworm-backports ("name" installed with -t)
 bpo_vm=(qemu-system-x86)
@@ -48,7 +51,8 @@ for g in "${groups[@]}"; do
 	vm) want+=("${pkgs_vm[@]}"); bpo+=("${bpo_vm[@]}") ;;
 	image) want+=("${pkgs_image[@]}"); bpo+=("${bpo_image[@]}") ;;
 	demo) want+=("${pkgs_demo[@]}"); bpo+=("${bpo_demo[@]}") ;;
-	*) echo "install-deps: unknown group '$g' (known: build test vm image demo)" >&2; exit 2 ;;
+	deb) want+=("${pkgs_deb[@]}") ;;
+	*) echo "install-deps: unknown group '$g' (known: build test vm image demo deb)" >&2; exit 2 ;;
 	esac
 done
 
@@ -109,14 +113,14 @@ export DEBIAN_FRONTEND=noninteractive
 echo "install-deps: apt-get update"
 # Unreachable third-party sources on the machine only warn; a broken Debian
 # source shows up as a failed install below.
-$sudo apt-get update -qq || echo "install-deps: apt-get update reported errors (continuing)" >&2
+$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq || echo "install-deps: apt-get update reported errors (continuing)" >&2
 if [ -n "$need" ]; then
 	echo "install-deps: installing" $need
-	$sudo apt-get install -y -qq --no-install-recommends $need
+	$sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $need
 fi
 if [ -n "$need_bpo" ]; then
 	echo "install-deps: installing from bookworm-backports" $need_bpo
-	$sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports $need_bpo
+	$sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends -t bookworm-backports $need_bpo
 fi
 left=$(missing "${want[@]}" "${bpo[@]+"${bpo[@]}"}")
 if [ -n "$left" ]; then
