@@ -13,7 +13,6 @@ the schema must refuse it: so the TDX part is judged, not skipped. Exit 77
 (skip) without root or mmdebstrap.
 """
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,15 +31,7 @@ CASES = {
 
 
 def main():
-    build, launcher, case = sys.argv[1:4]
-    if case == "list":
-        print("\n".join(CASES))
-        return
-    if case not in CASES:
-        sys.exit(f"unknown case {case}")
-    if os.geteuid() != 0 or not shutil.which("mmdebstrap"):
-        print("libvirt_tdx: needs root and mmdebstrap (scripts/install-deps.sh vm)")
-        sys.exit(77)
+    build, launcher, case = qemu_tdx.case_args("libvirt_tdx", CASES)
     ini, change = CASES[case]
     root = qemu_tdx.trixie_root(os.path.abspath(build))
     r = subprocess.run([launcher, "--libvirt-xml", os.path.join(qemu_tdx.CONF, ini)],

@@ -509,16 +509,23 @@ def check_dev(rt, fsd, argv):
     return bad
 
 
-def main():
+def case_args(prog, cases):
+    """(build, launcher, case) of `PROG BUILD LAUNCHER CASE`; prints the case names
+    for `list` and exits; exits 77 (skip) without root or mmdebstrap (the root)"""
     build, launcher, case = sys.argv[1:4]
     if case == "list":
-        print("\n".join(CASES))
-        return
-    if case not in CASES:
+        print("\n".join(cases))
+        sys.exit(0)
+    if case not in cases:
         sys.exit(f"unknown case {case}")
     if os.geteuid() != 0 or not shutil.which("mmdebstrap"):
-        print("qemu_tdx: needs root and mmdebstrap (scripts/install-deps.sh vm)")
+        print(f"{prog}: needs root and mmdebstrap (scripts/install-deps.sh vm)")
         sys.exit(77)
+    return build, launcher, case
+
+
+def main():
+    build, launcher, case = case_args("qemu_tdx", CASES)
     if os.environ.get("QEMU_TDX_NS") != "1":
         # a private mount namespace for /proc in the root, and a network namespace
         # of its own: the hostfwd ports then clash with nothing (other cases, tests)
