@@ -5,6 +5,10 @@
 #   initrd.img  mkosi's default systemd initrd (+ the kernel modules initrd)
 #   rootfs.img  the GPT disk: the EROFS root and its dm-verity hash partition
 #   cmdline     cmdline.in + root=/dev/mapper/root roothash=HASH
+#   OVMF.fd     the TD firmware: trixie's ovmf, pinned by image/ovmf.pin
+#   measurements.json  what an owner needs to predict the TD's measurements:
+#               the SHA-384 of OVMF.fd, vmlinuz, initrd.img and the command line
+#               (docs/image.md, "Measurements"; cocoon-verify cvm reads it)
 # The dm-verity hash tree is made again with a fixed salt (below), the
 # partitions are named after the root hash, and the hash is checked with
 # `veritysetup verify` against the partitions inside rootfs.img before the
@@ -15,7 +19,7 @@
 # The guest programs and their units are built here (Meson, release, in
 # build-image/ of the source tree so that the binaries do not depend on
 # OUTDIR) and installed into the image as an extra tree; the kernel package
-# is fetched and checked against image/kernel.pin.
+# is fetched and checked against image/kernel.pin, OVMF against image/ovmf.pin.
 # OUTDIR/inputs.sha256 records a hash of image/, the profile, the kernel
 # package and the installed guest programs; when it matches, nothing is
 # rebuilt (--force rebuilds). mkosi's package cache: image/mkosi.cache.
@@ -53,15 +57,17 @@ export PATH=$PATH:/usr/sbin:/sbin
 pins=("$here/kernel.pin")
 for f in "$here/mkosi.profiles/$profile/"*.pin; do [ -f "$f" ] && pins+=("$f"); done
 pin_hashes=
-fetch_pin() { # package version arch sha256
-	local deb=$here/mkosi.packages/${1}_${2#*:}_${3}.deb got
+fetch_pin() { # dir package version arch sha256; sets deb
+	local dir=$1 got
+	shift
+	deb=$dir/${1}_${2#*:}_${3}.deb
 	pin_hashes="$pin_hashes $4"
 	if [ -s "$deb" ] && [ "$(sha256sum <"$deb" | cut -d' ' -f1)" = "$4" ]; then return 0; fi
-	echo "build.sh: fetching $1=$2 (bookworm-backports)"
-	mkdir -p "$here/mkosi.packages"
+	echo "build.sh: fetching $1=$2"
+	mkdir -p "$dir"
 	rm -f "$deb"
-	(cd "$here/mkosi.packages" && apt-get download -q "$1=$2") ||
-		{ echo "build.sh: cannot fetch $1=$2: is bookworm-backports in the host's apt sources (scripts/install-deps.sh image)? If the mirror dropped this version, update the pin" >&2; exit 1; }
+	(cd "$dir" && apt-get download -q "$1=$2") ||
+		{ echo "build.sh: cannot fetch $1=$2: is its suite (bookworm-backports, trixie) in the host's apt sources (scripts/install-deps.sh image)? If the mirror dropped this version, update the pin" >&2; exit 1; }
 	got=$(sha256sum <"$deb" | cut -d' ' -f1)
 	if [ "$got" != "$4" ]; then
 		rm -f "$deb"
@@ -69,8 +75,8 @@ fetch_pin() { # package version arch sha256
 		exit 1
 	fi
 }
-for f in "${pins[@]}"; do
-	pkg= ver= arch=amd64 sum=
+read_pin() { # file dir: fetches each block's package into dir
+	local f=$1 pkg= ver= arch=amd64 sum= line
 	while IFS= read -r line || [ -n "$line" ]; do
 		case "$line" in
 		package=*) pkg=${line#package=} ;;
@@ -78,13 +84,19 @@ for f in "${pins[@]}"; do
 		arch=*) arch=${line#arch=} ;;
 		sha256=*) sum=${line#sha256=}
 			[ -n "$pkg" ] && [ -n "$ver" ] || { echo "build.sh: $f: sha256= before package= and version=" >&2; exit 1; }
-			fetch_pin "$pkg" "$ver" "$arch" "$sum"
+			fetch_pin "$2" "$pkg" "$ver" "$arch" "$sum"
+			pin_versions="$pin_versions $pkg=$ver"
 			pkg= ver= arch=amd64 sum= ;;
 		'#'*|'') ;;
 		*) echo "build.sh: $f: unknown line '$line'" >&2; exit 1 ;;
 		esac
 	done <"$f"
-done
+}
+pin_versions=
+for f in "${pins[@]}"; do read_pin "$f" "$here/mkosi.packages"; done
+# the firmware is not a package of the image: its own directory
+read_pin "$here/ovmf.pin" "$here/firmware"
+ovmf_deb=$deb
 
 # 2. the guest programs and units, built from this tree
 bld=$src/build-image
@@ -97,7 +109,7 @@ meson install -C "$bld" --tags guest --destdir "$stage" --no-rebuild --quiet
 stage_hash=$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 
 inputs_hash() {
-	(cd "$here" && find . \( -path ./mkosi.output -o -path ./mkosi.cache -o -path ./mkosi.packages -o -path ./out \) -prune -o \
+	(cd "$here" && find . \( -path ./mkosi.output -o -path ./mkosi.cache -o -path ./mkosi.packages -o -path ./firmware -o -path ./out \) -prune -o \
 		\( -type f -o -type l \) -print | LC_ALL=C sort | while read -r f; do
 		if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(sha256sum <"$f")"; fi
 	done) | sha256sum | cut -d' ' -f1
@@ -105,11 +117,12 @@ inputs_hash() {
 
 want=$( (inputs_hash; echo "$profile $pin_hashes $stage_hash") | sha256sum | cut -d' ' -f1)
 if [ $force = 0 ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$want" ] &&
-	[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ -s "$out/rootfs.img" ] && [ -s "$out/cmdline" ]; then
+	[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ -s "$out/rootfs.img" ] && [ -s "$out/cmdline" ] &&
+	[ -s "$out/OVMF.fd" ] && [ -s "$out/measurements.json" ]; then
 	echo "build.sh: $out is up to date with image/ ($want)"
 	exit 0
 fi
-rm -f "$out/inputs.sha256" "$out/cmdline"
+rm -f "$out/inputs.sha256" "$out/cmdline" "$out/measurements.json"
 
 command -v mkosi >/dev/null || { echo "build.sh: mkosi missing: scripts/install-deps.sh image" >&2; exit 1; }
 mk=$out/mkosi.output
@@ -193,6 +206,15 @@ cmdfiles=("$here/cmdline.in")
 [ -f "$here/mkosi.profiles/$profile/cmdline.in" ] && cmdfiles+=("$here/mkosi.profiles/$profile/cmdline.in")
 base=$(cat "${cmdfiles[@]}" | grep -v '^#' | tr '\n' ' ' | tr -s ' ' | sed 's/^ //; s/ $//')
 echo "$base root=/dev/mapper/root roothash=$roothash" >"$out/cmdline"
+
+# The firmware: OVMF.fd of the pinned ovmf package, refused unless it carries
+# the TDX metadata (the footer GUID table's TDX metadata offset entry pointing
+# at a "TDVF" descriptor) that QEMU's tdx-guest needs.
+dpkg-deb --fsys-tarfile "$ovmf_deb" | tar -xO ./usr/share/ovmf/OVMF.fd >"$out/OVMF.fd.tmp"
+python3 "$here/measurements.py" tdvf "$out/OVMF.fd.tmp"
+mv "$out/OVMF.fd.tmp" "$out/OVMF.fd"
+python3 "$here/measurements.py" write "$out" "$profile" $pin_versions >"$out/measurements.json.tmp"
+mv "$out/measurements.json.tmp" "$out/measurements.json"
 echo "$want" >"$out/inputs.sha256"
-echo "build.sh: wrote $out/{vmlinuz,initrd.img,rootfs.img,cmdline}"
+echo "build.sh: wrote $out/{vmlinuz,initrd.img,rootfs.img,cmdline,OVMF.fd,measurements.json}"
 cat "$out/cmdline"

@@ -1,8 +1,8 @@
 /* libvirt.c - the libvirt domain of a VM; see libvirt.h.
  *
  * The domain mirrors plan.c's QEMU command line element by element:
- * launchSecurity tdx (upstream libvirt's TDX support; Debian's 9.0 and 11.3
- * schemas do not know it), shared memfd memory, direct kernel boot, the two
+ * launchSecurity tdx (trixie-backports' libvirt 12.9 schema takes it; Debian's
+ * 9.0 and 11.3 do not know it), shared memfd memory, direct kernel boot, the two
  * disks with their serials, hostdev GPUs plus the X-PciMmio64Mb fw_cfg entry,
  * virtiofs (or 9p) filesystems, vsock (or virtio-serial channels), and a user
  * interface with the declared port forwards (libvirt needs the passt backend
