@@ -102,6 +102,8 @@
 /* Sim platform key: per host, shared by the sim seal-server and its guests. */
 #define TEE_SIM_PLATFORM_KEY_LEN 32
 #define TEE_SIM_RTMR_PATH "/run/cocoon/sim-rtmr"
+/* where cocoon-init puts the sim platform key in the guest */
+#define TEE_SIM_KEY_PATH "/run/cocoon/sim-platform-key"
 /* The fw_cfg item by which cocoon-launch --dev hands the sim platform key to
  * the guest (QEMU -fw_cfg name=...; the guest kernel's qemu_fw_cfg driver
  * shows it at /sys/firmware/qemu_fw_cfg/by_name/<name>/raw). The host
