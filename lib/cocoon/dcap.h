@@ -136,6 +136,11 @@ struct dcap_collateral {
 	char *qe_identity;
 	size_t qe_identity_len;
 	uint8_t qe_identity_sig[64];
+	/* What dcap_verify() learnt of this collateral and of the last PCK
+	 * chain it saw (parsed certificates and CRLs, verified signatures, the
+	 * window in which the chains verify): later calls skip that work while
+	 * the time is inside the window. Not thread-safe; freed with the rest. */
+	struct dcap_cache *cache;
 };
 
 /* Parses the collateral JSON object (at most DCAP_COLLATERAL_MAX bytes):
