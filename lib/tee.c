@@ -396,8 +396,7 @@ static const char mr_hint[] = "the TSM measurement files need Linux >= 6.16 with
                               "CONFIG_TSM_MEASUREMENTS and the tdx_guest driver; use --tee "
                               "sim for development";
 
-static int tdx_read_mr(struct tee *t, const char *name, uint8_t out[SHA384_LEN],
-                       struct cerr *err)
+static int tdx_read_mr(struct tee *t, const char *name, uint8_t out[SHA384_LEN], struct cerr *err)
 {
 	_cleanup_free_ char *data = NULL;
 	char path[PATH_MAX];
@@ -510,8 +509,7 @@ static int tsm_generation(const char *dir, unsigned long long *out, struct cerr 
 	return 0;
 }
 
-static int tsm_write_inblob(const char *dir, const uint8_t rd[TDREPORT_DATA_LEN],
-                            struct cerr *err)
+static int tsm_write_inblob(const char *dir, const uint8_t rd[TDREPORT_DATA_LEN], struct cerr *err)
 {
 	char path[PATH_MAX];
 	ssize_t n;
@@ -565,8 +563,9 @@ static int tsm_request(struct tee *t, const char *dir, const uint8_t rd[TDREPORT
 		return cerr_setx(err, EFBIG, "'%s': the quote is over %u bytes", path,
 		                 TEE_QUOTE_MAX);
 	if (r < 0)
-		return cerr_prefix(err, r, "quote from configfs-tsm (is the quote generation "
-		                           "service reachable from the host?)");
+		return cerr_prefix(err, r,
+		                   "quote from configfs-tsm (is the quote generation "
+		                   "service reachable from the host?)");
 	if (n == 0)
 		return cerr_setx(err, EIO, "'%s' is empty: no quote", path);
 	if ((r = tsm_generation(dir, &g1, err)) < 0)
@@ -699,8 +698,9 @@ int tee_sim_td_quote_parse(const uint8_t *q, size_t n, struct tdreport *rep, str
 	if ((rc = tee_sim_tcb_hash(want, err)) < 0)
 		return rc;
 	if (!crypto_memeq(want, rep->tee_tcb_info_hash, SHA384_LEN))
-		return cerr_setx(err, EBADMSG, "sim TD quote: tee_tcb_info_hash is not "
-		                               "SHA-384(\"cocoon-sim\")");
+		return cerr_setx(err, EBADMSG,
+		                 "sim TD quote: tee_tcb_info_hash is not "
+		                 "SHA-384(\"cocoon-sim\")");
 	if ((rc = crypto_sha384(report + TDR_OFF_TDINFO, TDR_TDINFO_LEN, want, err)) < 0)
 		return rc;
 	if (!crypto_memeq(want, rep->tee_info_hash, SHA384_LEN))
@@ -709,8 +709,8 @@ int tee_sim_td_quote_parse(const uint8_t *q, size_t n, struct tdreport *rep, str
 	return 0;
 }
 
-int tee_sim_td_quote_verify(const uint8_t key[TEE_SIM_PLATFORM_KEY_LEN], const uint8_t *q,
-                            size_t n, struct tdreport *rep, struct cerr *err)
+int tee_sim_td_quote_verify(const uint8_t key[TEE_SIM_PLATFORM_KEY_LEN], const uint8_t *q, size_t n,
+                            struct tdreport *rep, struct cerr *err)
 {
 	uint8_t mac[SHA256_LEN];
 	int rc;
@@ -722,7 +722,8 @@ int tee_sim_td_quote_verify(const uint8_t key[TEE_SIM_PLATFORM_KEY_LEN], const u
 	if ((rc = hmac_tagged(key, sim_td_quote_tag, q, 8 + TDREPORT_LEN, mac, err)) < 0)
 		return rc;
 	if (!crypto_memeq(mac, q + 8 + TDREPORT_LEN, SHA256_LEN))
-		return cerr_setx(err, EBADMSG, "sim TD quote MAC does not verify under this sim "
-		                               "platform key");
+		return cerr_setx(err, EBADMSG,
+		                 "sim TD quote MAC does not verify under this sim "
+		                 "platform key");
 	return 0;
 }

@@ -57,8 +57,8 @@ enum health_cmd {
 struct health_request {
 	enum health_cmd cmd;
 	bool json;
-	char svc[HEALTH_WORD_MAX + 1]; /* "" when none */
-	unsigned long lines;           /* logs */
+	char svc[HEALTH_WORD_MAX + 1];       /* "" when none */
+	unsigned long lines;                 /* logs */
 	uint8_t nonce[TEE_ATTEST_NONCE_MAX]; /* attest */
 	size_t nonce_len;
 };

@@ -427,9 +427,11 @@ static int report_attest(struct health_ctx *c, const struct health_request *req,
 		log1 = NULL;
 		free(quote);
 		quote = NULL;
-		if ((r = read_evlog(c, &log1, &l1, err)) < 0 || (r = tee_read_mrs(&t, &m1, err)) < 0 ||
+		if ((r = read_evlog(c, &log1, &l1, err)) < 0 ||
+		    (r = tee_read_mrs(&t, &m1, err)) < 0 ||
 		    (r = tee_quote(&t, rd, &quote, &ql, err)) < 0 ||
-		    (r = tee_read_mrs(&t, &m2, err)) < 0 || (r = read_evlog(c, &log2, &l2, err)) < 0)
+		    (r = tee_read_mrs(&t, &m2, err)) < 0 ||
+		    (r = read_evlog(c, &log2, &l2, err)) < 0)
 			break;
 		consistent = l1 == l2 && !memcmp(log1, log2, l1) && !memcmp(&m1, &m2, sizeof(m1)) &&
 		             evlog_replay_buf(log1, l1, replay, &count, NULL) == 0 &&
@@ -442,7 +444,8 @@ static int report_attest(struct health_ctx *c, const struct health_request *req,
 	json_object_object_add(o, "backend", jstr(tee_kind_name(c->tee)));
 	if (c->tee == TEE_SIM)
 		json_object_object_add(
-		    o, "warning", jstr("sim: simulated TEE for development, the quote proves nothing"));
+		    o, "warning",
+		    jstr("sim: simulated TEE for development, the quote proves nothing"));
 	add_hex(o, "nonce", req->nonce, req->nonce_len);
 	add_hex(o, "report_data", rd, sizeof(rd));
 	json_object_object_add(o, "quote_len", json_object_new_int((int)ql));

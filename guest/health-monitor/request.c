@@ -90,8 +90,9 @@ static int parse_nonce(const char *w, struct health_request *out, struct cerr *e
 
 	if (n % 2 || n / 2 < TEE_ATTEST_NONCE_MIN || n / 2 > TEE_ATTEST_NONCE_MAX ||
 	    hex_decode(w, out->nonce, n / 2) < 0)
-		return cerr_setx(err, EINVAL, "bad nonce '%s': %d to %d bytes as hex (%d to %d digits)",
-		                 w, TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX,
+		return cerr_setx(err, EINVAL,
+		                 "bad nonce '%s': %d to %d bytes as hex (%d to %d digits)", w,
+		                 TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX,
 		                 2 * TEE_ATTEST_NONCE_MIN, 2 * TEE_ATTEST_NONCE_MAX);
 	out->nonce_len = n / 2;
 	return 0;

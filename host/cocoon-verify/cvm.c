@@ -144,7 +144,8 @@ static void claim(struct report *rep, const char *name, bool ok, const char *fmt
 		json_object_object_add(o, "detail", json_object_new_string(detail));
 		json_object_array_add(rep->claims, o);
 	} else {
-		printf("%s%s %-8s %s\n", ok ? "PASS" : "FAIL", rep->sim ? " sim" : "", name, detail);
+		printf("%s%s %-8s %s\n", ok ? "PASS" : "FAIL", rep->sim ? " sim" : "", name,
+		       detail);
 	}
 }
 
@@ -245,8 +246,8 @@ static void check_quote(const struct opts *o, const uint8_t *q, size_t qlen, str
 	memcpy(f->rtmr, dq.td.rtmr, sizeof(f->rtmr));
 	memcpy(f->report_data, dq.td.report_data, 64);
 	if (!o->collateral && !o->pccs) {
-		claim(rep, "quote", false, "TDX quote v%u: no --collateral or --pccs to verify it with",
-		      dq.hdr.version);
+		claim(rep, "quote", false,
+		      "TDX quote v%u: no --collateral or --pccs to verify it with", dq.hdr.version);
 		claim(rep, "tcb", false, "no TCB status without collateral");
 		return;
 	}
@@ -324,8 +325,8 @@ static void check_nonce(const struct opts *o, const struct facts *f, struct repo
 		      "from %s: a replayed or foreign quote",
 		      from);
 	else
-		claim(rep, "nonce", true, "report data = SHA-512(\"" TEE_ATTEST_DOMAIN
-		                          "\" 0 nonce), nonce from %s",
+		claim(rep, "nonce", true,
+		      "report data = SHA-512(\"" TEE_ATTEST_DOMAIN "\" 0 nonce), nonce from %s",
 		      from);
 }
 
@@ -354,8 +355,8 @@ static void check_eventlog(const struct opts *o, struct facts *f, struct report 
 		return;
 	}
 	f->log_ok = !memcmp(replay, f->rtmr[3], RTMR_LEN);
-	claim(rep, "eventlog", f->log_ok, "%zu events replay to %.16s...%s the quote's RTMR3", count,
-	      hex, f->log_ok ? ", equal to" : ", NOT");
+	claim(rep, "eventlog", f->log_ok, "%zu events replay to %.16s...%s the quote's RTMR3",
+	      count, hex, f->log_ok ? ", equal to" : ", NOT");
 }
 
 /* Each event of the log in order; stops when fn returns false. */
@@ -407,8 +408,9 @@ static void check_spec(const struct opts *o, const struct facts *f, struct repor
 		return;
 	}
 	if (!f->log_ok) {
-		claim(rep, "spec", false,
-		      "the event log does not replay to the quote's RTMR3: its events prove nothing");
+		claim(
+		    rep, "spec", false,
+		    "the event log does not replay to the quote's RTMR3: its events prove nothing");
 		return;
 	}
 	each_event(f, on_spec_event, &s);
@@ -498,13 +500,14 @@ static int mset_from_json(json_object *e, size_t idx, struct mset *m, struct cer
 
 		if (!json_object_object_get_ex(e, mr_names[i], &v) ||
 		    !json_object_is_type(v, json_type_string))
-			return cerr_setx(err, EINVAL, "entry %zu has no \"%s\" (each entry needs "
-			                              "mrtd, rtmr0, rtmr1 and rtmr2)",
+			return cerr_setx(err, EINVAL,
+			                 "entry %zu has no \"%s\" (each entry needs "
+			                 "mrtd, rtmr0, rtmr1 and rtmr2)",
 			                 idx, mr_names[i]);
 		s = json_object_get_string(v);
 		if (strlen(s) != 2 * SHA384_LEN || hex_decode(s, m->mr[i], SHA384_LEN) < 0)
-			return cerr_setx(err, EINVAL, "entry %zu: \"%s\" is not 48 bytes of hex", idx,
-			                 mr_names[i]);
+			return cerr_setx(err, EINVAL, "entry %zu: \"%s\" is not 48 bytes of hex",
+			                 idx, mr_names[i]);
 	}
 	return 0;
 }
@@ -592,8 +595,8 @@ static void check_image(const struct opts *o, const struct facts *f, struct repo
 		    !memcmp(sets[i].mr[1], f->rtmr[0], SHA384_LEN) &&
 		    !memcmp(sets[i].mr[2], f->rtmr[1], SHA384_LEN) &&
 		    !memcmp(sets[i].mr[3], f->rtmr[2], SHA384_LEN)) {
-			claim(rep, "image", true, "MRTD and RTMR0..2 are \"%s\" of %s", sets[i].name,
-			      source);
+			claim(rep, "image", true, "MRTD and RTMR0..2 are \"%s\" of %s",
+			      sets[i].name, source);
 			return;
 		}
 	}
@@ -660,48 +663,76 @@ int cocoon_verify_cvm(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_EVIDENCE: o.evidence = optarg; break;
-		case OPT_SPEC: o.spec = optarg; break;
-		case OPT_NONCE: o.nonce_hex = optarg; break;
-		case OPT_COLLATERAL: o.collateral = optarg; break;
-		case OPT_PCCS: o.pccs = optarg; break;
-		case OPT_CACHE: o.cache = optarg; break;
-		case OPT_ALLOWLIST: o.allowlist = optarg; break;
+		case OPT_EVIDENCE:
+			o.evidence = optarg;
+			break;
+		case OPT_SPEC:
+			o.spec = optarg;
+			break;
+		case OPT_NONCE:
+			o.nonce_hex = optarg;
+			break;
+		case OPT_COLLATERAL:
+			o.collateral = optarg;
+			break;
+		case OPT_PCCS:
+			o.pccs = optarg;
+			break;
+		case OPT_CACHE:
+			o.cache = optarg;
+			break;
+		case OPT_ALLOWLIST:
+			o.allowlist = optarg;
+			break;
 		case OPT_MRTD:
 		case OPT_RTMR0:
 		case OPT_RTMR1:
 		case OPT_RTMR2: {
 			uint8_t tmp[SHA384_LEN];
 
-			if (strlen(optarg) != 2 * SHA384_LEN || hex_decode(optarg, tmp, SHA384_LEN) < 0) {
-				fprintf(stderr, "cocoon-verify cvm: --%s: 48 bytes of hex (96 digits)\n",
+			if (strlen(optarg) != 2 * SHA384_LEN ||
+			    hex_decode(optarg, tmp, SHA384_LEN) < 0) {
+				fprintf(stderr,
+				        "cocoon-verify cvm: --%s: 48 bytes of hex (96 digits)\n",
 				        mr_names[c - OPT_MRTD]);
 				return VERIFY_EXIT_USAGE;
 			}
 			o.mr_hex[c - OPT_MRTD] = optarg;
 			break;
 		}
-		case OPT_ALLOW_SIM: o.allow_sim = true; break;
-		case OPT_SIM_KEY: o.sim_key = optarg; break;
-		case OPT_JSON: o.json = true; break;
+		case OPT_ALLOW_SIM:
+			o.allow_sim = true;
+			break;
+		case OPT_SIM_KEY:
+			o.sim_key = optarg;
+			break;
+		case OPT_JSON:
+			o.json = true;
+			break;
 		case OPT_ACCEPT:
 			if (parse_accept(optarg, &o) < 0) {
-				fprintf(stderr, "cocoon-verify cvm: --accept: 1 to %d status names, "
-				                "comma-separated (UpToDate, SWHardeningNeeded, ...)\n",
+				fprintf(stderr,
+				        "cocoon-verify cvm: --accept: 1 to %d status names, "
+				        "comma-separated (UpToDate, SWHardeningNeeded, ...)\n",
 				        ACCEPT_MAX);
 				return VERIFY_EXIT_USAGE;
 			}
 			break;
 		case OPT_NOW:
 			if (dcap_parse_time(optarg, &o.now) < 0) {
-				fprintf(stderr, "cocoon-verify cvm: --now '%s': not RFC 3339 or Unix "
-				                "seconds\n",
+				fprintf(stderr,
+				        "cocoon-verify cvm: --now '%s': not RFC 3339 or Unix "
+				        "seconds\n",
 				        optarg);
 				return VERIFY_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return VERIFY_EXIT_USAGE;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return VERIFY_EXIT_USAGE;
 		}
 	}
 	for (int i = 0; i < 4; i++)
@@ -709,10 +740,11 @@ int cocoon_verify_cvm(int argc, char **argv)
 	if (optind != argc || !o.evidence || !o.spec || (o.collateral && o.pccs) ||
 	    (o.cache && !o.pccs) || (given != 0 && given != 4) || (given && o.allowlist) ||
 	    (o.sim_key && !o.allow_sim)) {
-		fprintf(stderr, "cocoon-verify cvm: want --evidence DIR and --spec DIR; at most one "
-		                "of --collateral and --pccs (--cache only with --pccs); all four of "
-		                "--mrtd, --rtmr0..2 or an --allowlist, not both; --sim-key only with "
-		                "--allow-sim\n");
+		fprintf(stderr,
+		        "cocoon-verify cvm: want --evidence DIR and --spec DIR; at most one "
+		        "of --collateral and --pccs (--cache only with --pccs); all four of "
+		        "--mrtd, --rtmr0..2 or an --allowlist, not both; --sim-key only with "
+		        "--allow-sim\n");
 		usage(stderr);
 		return VERIFY_EXIT_USAGE;
 	}

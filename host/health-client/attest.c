@@ -93,7 +93,8 @@ static int check_reply(json_object *o, const uint8_t *nonce, size_t nonce_len, s
 	if (!(s = str_field(o, "backend", 3, &len, err)))
 		return -EBADMSG;
 	if (strcmp(s, "tdx") && strcmp(s, "sim"))
-		return cerr_setx(err, EBADMSG, "the reply's backend '%s' is neither tdx nor sim", s);
+		return cerr_setx(err, EBADMSG, "the reply's backend '%s' is neither tdx nor sim",
+		                 s);
 	snprintf(ev->backend, sizeof(ev->backend), "%s", s);
 	if ((r = hex_field(o, "nonce", got_nonce, nonce_len, err)) < 0)
 		return r;
@@ -120,12 +121,12 @@ static int check_reply(json_object *o, const uint8_t *nonce, size_t nonce_len, s
 		return cerr_setx(err, EBADMSG, "the reply's rtmr is not a list of 4");
 	for (int i = 0; i < TEE_RTMR_COUNT; i++) {
 		json_object *e = json_object_array_get_idx(v, (size_t)i);
-		const char *h = json_object_is_type(e, json_type_string) ? json_object_get_string(e)
-		                                                         : "";
+		const char *h =
+		    json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
 
 		if (strlen(h) != 2 * TEE_RTMR_LEN || hex_decode(h, ev->rtmr[i], TEE_RTMR_LEN) < 0)
-			return cerr_setx(err, EBADMSG, "the reply's rtmr[%d] is not 48 bytes of hex",
-			                 i);
+			return cerr_setx(err, EBADMSG,
+			                 "the reply's rtmr[%d] is not 48 bytes of hex", i);
 	}
 	if (!(ev->event_log = str_field(o, "event_log", EVLOG_FILE_MAX, &ev->event_log_len, err)))
 		return -EBADMSG;
@@ -210,7 +211,8 @@ int attest_main(int argc, char **argv, const struct hc_conn *conn, bool json)
 	if (nonce_hex) {
 		nonce_len = strlen(nonce_hex) / 2;
 		if (strlen(nonce_hex) % 2 || nonce_len < TEE_ATTEST_NONCE_MIN ||
-		    nonce_len > TEE_ATTEST_NONCE_MAX || hex_decode(nonce_hex, nonce, nonce_len) < 0) {
+		    nonce_len > TEE_ATTEST_NONCE_MAX ||
+		    hex_decode(nonce_hex, nonce, nonce_len) < 0) {
 			log_error("bad --nonce '%s': %d to %d bytes as hex", nonce_hex,
 			          TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX);
 			return EXIT_USAGE;
@@ -239,7 +241,8 @@ int attest_main(int argc, char **argv, const struct hc_conn *conn, bool json)
 		return EXIT_ANSWER_ERROR;
 	}
 	json_tokener_free(tok);
-	if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "error", NULL)) {
+	if (json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "error", NULL)) {
 		json_object *e = json_object_object_get(o, "error");
 
 		log_error("health-monitor: %s", json_object_get_string(e));
@@ -256,8 +259,8 @@ int attest_main(int argc, char **argv, const struct hc_conn *conn, bool json)
 		return r == -EBADMSG ? EXIT_ANSWER_ERROR : EXIT_SYSTEM;
 	}
 	if (json) {
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-		                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+		                   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		printf("backend: %s%s\nnonce: %s\nquote: %zu bytes\nevent log: %zu events\n",
 		       ev.backend, !strcmp(ev.backend, "sim") ? " (protects nothing)" : "", hex,
@@ -269,11 +272,13 @@ int attest_main(int argc, char **argv, const struct hc_conn *conn, bool json)
 			printf("rtmr%d: %s\n", i, h);
 		}
 		if (!ev.consistent)
-			printf("note: the guest saw its event log or RTMRs change around the quote\n");
+			printf(
+			    "note: the guest saw its event log or RTMRs change around the quote\n");
 		if (out)
-			printf("evidence written to %s (quote, eventlog, rtmrs, nonce): check it with "
-			       "cocoon-verify cvm\n",
-			       out);
+			printf(
+			    "evidence written to %s (quote, eventlog, rtmrs, nonce): check it with "
+			    "cocoon-verify cvm\n",
+			    out);
 	}
 	free(ev.quote);
 	json_object_put(o);

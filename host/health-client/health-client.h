@@ -17,8 +17,8 @@ struct hc_conn {
 };
 
 /* One request, one reply of at most max bytes (malloc'ed). */
-int hc_ask(const struct hc_conn *conn, const char *req, size_t max, uint8_t **reply,
-           size_t *len, struct cerr *err);
+int hc_ask(const struct hc_conn *conn, const char *req, size_t max, uint8_t **reply, size_t *len,
+           struct cerr *err);
 
 /* `attest [--nonce HEX] [--out DIR]`; argv[0] is "attest". */
 int attest_main(int argc, char **argv, const struct hc_conn *conn, bool json);

@@ -96,8 +96,8 @@ static int parse_instance(const char *s, unsigned long *cid)
 	return -1;
 }
 
-int hc_ask(const struct hc_conn *conn, const char *req, size_t max, uint8_t **reply,
-           size_t *len, struct cerr *err)
+int hc_ask(const struct hc_conn *conn, const char *req, size_t max, uint8_t **reply, size_t *len,
+           struct cerr *err)
 {
 	_cleanup_close_ int fd = -1;
 	int r;

@@ -226,8 +226,8 @@ bool tee_is_sim_td_quote(const uint8_t *q, size_t n);
  * made it. */
 int tee_sim_td_quote_parse(const uint8_t *q, size_t n, struct tdreport *rep, struct cerr *err);
 /* The same and both MACs under the platform key. */
-int tee_sim_td_quote_verify(const uint8_t key[TEE_SIM_PLATFORM_KEY_LEN], const uint8_t *q,
-                            size_t n, struct tdreport *rep, struct cerr *err);
+int tee_sim_td_quote_verify(const uint8_t key[TEE_SIM_PLATFORM_KEY_LEN], const uint8_t *q, size_t n,
+                            struct tdreport *rep, struct cerr *err);
 
 /* sim: reads the RTMR file (all zero when it does not exist). */
 int tee_sim_read_rtmrs(const char *path, uint8_t rtmr[TEE_RTMR_COUNT][TEE_RTMR_LEN],
