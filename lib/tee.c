@@ -670,6 +670,21 @@ int tee_attest_report_data(const uint8_t *nonce, size_t n, uint8_t rd[TDREPORT_D
 	return crypto_sha512(buf, sizeof(TEE_ATTEST_DOMAIN) + n, rd, err);
 }
 
+int tee_attest_nonce_parse(const char *hex, uint8_t nonce[TEE_ATTEST_NONCE_MAX], size_t *n,
+                           struct cerr *err)
+{
+	size_t len = strnlen(hex, 2 * TEE_ATTEST_NONCE_MAX + 1);
+
+	if (len % 2 || len / 2 < TEE_ATTEST_NONCE_MIN || len / 2 > TEE_ATTEST_NONCE_MAX ||
+	    hex_decode(hex, nonce, len / 2) < 0)
+		return cerr_setx(err, EINVAL,
+		                 "bad nonce '%.80s': %d to %d bytes as hex (%d to %d digits)", hex,
+		                 TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX,
+		                 2 * TEE_ATTEST_NONCE_MIN, 2 * TEE_ATTEST_NONCE_MAX);
+	*n = len / 2;
+	return 0;
+}
+
 bool tee_is_sim_td_quote(const uint8_t *q, size_t n)
 {
 	return n >= 8 && memcmp(q, TEE_SIM_TD_QUOTE_MAGIC, 8) == 0;

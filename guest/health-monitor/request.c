@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "cocoon/buf.h"
-#include "cocoon/util.h"
 #include "health.h"
 
 static const struct {
@@ -81,21 +80,6 @@ bool health_services_has(const struct health_services *s, const char *name)
 		if (!strcmp(s->name[i], name))
 			return true;
 	return false;
-}
-
-/* attest: 16..32 bytes as 32..64 hex digits */
-static int parse_nonce(const char *w, struct health_request *out, struct cerr *err)
-{
-	size_t n = strlen(w);
-
-	if (n % 2 || n / 2 < TEE_ATTEST_NONCE_MIN || n / 2 > TEE_ATTEST_NONCE_MAX ||
-	    hex_decode(w, out->nonce, n / 2) < 0)
-		return cerr_setx(err, EINVAL,
-		                 "bad nonce '%s': %d to %d bytes as hex (%d to %d digits)", w,
-		                 TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX,
-		                 2 * TEE_ATTEST_NONCE_MIN, 2 * TEE_ATTEST_NONCE_MAX);
-	out->nonce_len = n / 2;
-	return 0;
 }
 
 static int parse_lines(const char *w, unsigned long *out, struct cerr *err)
@@ -177,7 +161,8 @@ int health_request_parse(const uint8_t *p, size_t n, const struct health_service
 		out->cmd = commands[i].cmd;
 		out->lines = HEALTH_LOGS_DEFAULT;
 		if (out->cmd == HCMD_ATTEST)
-			return parse_nonce(words[first + 1], out, err);
+			return tee_attest_nonce_parse(words[first + 1], out->nonce, &out->nonce_len,
+			                              err);
 		if (nargs >= 1) {
 			if (!health_services_has(allow, words[first + 1]))
 				return cerr_setx(err, EINVAL, "unknown service '%s'",

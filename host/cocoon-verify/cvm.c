@@ -308,11 +308,8 @@ static void check_nonce(const struct opts *o, const struct facts *f, struct repo
 		hex = file;
 		from = "the evidence's nonce file (fresh only if you chose it)";
 	}
-	n = strlen(hex) / 2;
-	if (strlen(hex) % 2 || n < TEE_ATTEST_NONCE_MIN || n > TEE_ATTEST_NONCE_MAX ||
-	    hex_decode(hex, nonce, n) < 0) {
-		claim(rep, "nonce", false, "the nonce from %s is not %d..%d bytes of hex", from,
-		      TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX);
+	if (tee_attest_nonce_parse(hex, nonce, &n, &err) < 0) {
+		claim(rep, "nonce", false, "the nonce from %s: %s", from, err.msg);
 		return;
 	}
 	if (!f->have_body || tee_attest_report_data(nonce, n, want, &err) < 0) {

@@ -209,12 +209,8 @@ int attest_main(int argc, char **argv, const struct hc_conn *conn, bool json)
 		return EXIT_USAGE;
 	}
 	if (nonce_hex) {
-		nonce_len = strlen(nonce_hex) / 2;
-		if (strlen(nonce_hex) % 2 || nonce_len < TEE_ATTEST_NONCE_MIN ||
-		    nonce_len > TEE_ATTEST_NONCE_MAX ||
-		    hex_decode(nonce_hex, nonce, nonce_len) < 0) {
-			log_error("bad --nonce '%s': %d to %d bytes as hex", nonce_hex,
-			          TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX);
+		if (tee_attest_nonce_parse(nonce_hex, nonce, &nonce_len, &err) < 0) {
+			log_error("--nonce: %s", err.msg);
 			return EXIT_USAGE;
 		}
 	} else if (crypto_random(nonce, nonce_len, &err) < 0) {

@@ -218,6 +218,11 @@ int tee_quote(struct tee *t, const uint8_t report_data[TDREPORT_DATA_LEN], uint8
 int tee_attest_report_data(const uint8_t *nonce, size_t n, uint8_t rd[TDREPORT_DATA_LEN],
                            struct cerr *err);
 
+/* A nonce written as hex: TEE_ATTEST_NONCE_MIN..MAX bytes (either case).
+ * -EINVAL with a message quoting it otherwise. */
+int tee_attest_nonce_parse(const char *hex, uint8_t nonce[TEE_ATTEST_NONCE_MAX], size_t *n,
+                           struct cerr *err);
+
 /* True when the n bytes at q start with the sim TD quote magic. */
 bool tee_is_sim_td_quote(const uint8_t *q, size_t n);
 /* Structure of a sim TD quote: length, magic, the report's layout, type 0x81,
