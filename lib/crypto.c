@@ -74,6 +74,11 @@ int crypto_sha384(const void *p, size_t n, uint8_t out[SHA384_LEN], struct cerr 
 	return digest(EVP_sha384(), "SHA-384", p, n, out, SHA384_LEN, err);
 }
 
+int crypto_sha512(const void *p, size_t n, uint8_t out[SHA512_LEN], struct cerr *err)
+{
+	return digest(EVP_sha512(), "SHA-512", p, n, out, SHA512_LEN, err);
+}
+
 struct sha256_ctx {
 	EVP_MD *md; /* fetched once: the provider lookup is the expensive part */
 	EVP_MD_CTX *ctx;

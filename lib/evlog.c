@@ -121,29 +121,44 @@ static int next_line(struct rbuf *r, size_t lineno, const uint8_t **line, size_t
 	return 0;
 }
 
-int evlog_replay(const char *path, uint8_t rtmr[RTMR_LEN], size_t *count, struct cerr *err)
+int evlog_replay_buf(const char *data, size_t size, uint8_t rtmr[RTMR_LEN], size_t *count,
+                     struct cerr *err)
 {
-	_cleanup_free_ char *data = NULL;
 	uint8_t acc[RTMR_LEN] = {0};
 	const uint8_t *line = NULL;
-	size_t len = 0, size = 0, lines = 0;
+	size_t len = 0, lines = 0;
 	struct rbuf r;
 	int rc;
 
-	rc = read_file(path, EVLOG_FILE_MAX, &data, &size, err);
-	if (rc < 0)
-		return cerr_prefix(err, rc, "event log");
+	if (size > EVLOG_FILE_MAX)
+		return cerr_setx(err, EFBIG, "%zu bytes, more than the %u allowed", size,
+		                 EVLOG_FILE_MAX);
 	rbuf_init(&r, data, size);
 	while (rbuf_left(&r)) {
 		rc = next_line(&r, lines + 1, &line, &len, err);
 		if (rc == 0)
 			rc = extend_n(acc, line, len, err);
 		if (rc < 0)
-			return cerr_prefix(err, rc, "event log '%s'", path);
+			return rc;
 		lines++;
 	}
 	memcpy(rtmr, acc, RTMR_LEN);
 	if (count)
 		*count = lines;
+	return 0;
+}
+
+int evlog_replay(const char *path, uint8_t rtmr[RTMR_LEN], size_t *count, struct cerr *err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t size = 0;
+	int rc;
+
+	rc = read_file(path, EVLOG_FILE_MAX, &data, &size, err);
+	if (rc < 0)
+		return cerr_prefix(err, rc, "event log");
+	rc = evlog_replay_buf(data, size, rtmr, count, err);
+	if (rc < 0)
+		return cerr_prefix(err, rc, "event log '%s'", path);
 	return 0;
 }

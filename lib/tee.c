@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -40,6 +41,7 @@ _Static_assert(sizeof(struct tdx_report_req) == 64 + 1024, "tdx_report_req layou
 
 static const char sim_report_tag[] = "cocoon-sim-report-v1";
 static const char sim_quote_tag[] = "cocoon-sim-quote-v1";
+static const char sim_td_quote_tag[] = "cocoon-sim-td-quote-v1";
 
 int tdreport_parse(const void *p, size_t n, struct tdreport *out, struct cerr *err)
 {
@@ -126,7 +128,8 @@ void tee_init(struct tee *t, enum tee_kind kind)
 	memset(t, 0, sizeof(*t));
 	t->kind = kind;
 	snprintf(t->tdx_device, sizeof(t->tdx_device), "%s", TEE_TDX_DEVICE);
-	snprintf(t->tdx_rtmr3, sizeof(t->tdx_rtmr3), "%s", TEE_TDX_RTMR3_PATH);
+	snprintf(t->tdx_measurements, sizeof(t->tdx_measurements), "%s", TEE_TDX_MEASUREMENTS_DIR);
+	snprintf(t->tdx_tsm_report, sizeof(t->tdx_tsm_report), "%s", TEE_TDX_TSM_REPORT_DIR);
 	snprintf(t->sim_rtmr_path, sizeof(t->sim_rtmr_path), "%s", TEE_SIM_RTMR_PATH);
 }
 
@@ -163,7 +166,7 @@ void tee_done(struct tee *t)
 static int hmac_tagged(const uint8_t key[TEE_SIM_PLATFORM_KEY_LEN], const char *tag,
                        const uint8_t *p, size_t n, uint8_t mac[SHA256_LEN], struct cerr *err)
 {
-	uint8_t buf[64 + TDR_OFF_MAC];
+	uint8_t buf[32 + TEE_SIM_TD_QUOTE_LEN];
 	size_t tl = strlen(tag);
 
 	if (tl + n > sizeof(buf))
@@ -372,28 +375,72 @@ static int sim_extend(struct tee *t, const uint8_t digest[SHA384_LEN], struct ce
 	return write_file_atomic(t->sim_rtmr_path, rtmr, sizeof(rtmr), 0644, err);
 }
 
+static int hook(struct tee *t, enum tee_tdx_event ev, const char *path, struct cerr *err)
+{
+	if (!t->tdx_hook)
+		return 0;
+	if (t->tdx_hook(t->tdx_hook_ctx, ev, path) < 0)
+		return cerr_setx(err, EIO, "test hook failed on '%s'", path);
+	return 0;
+}
+
+static int mr_path(struct tee *t, const char *name, char *out, struct cerr *err)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s:sha384", t->tdx_measurements, name) >= PATH_MAX)
+		return cerr_setx(err, ENAMETOOLONG, "measurement path too long: '%s'",
+		                 t->tdx_measurements);
+	return 0;
+}
+
+static const char mr_hint[] = "the TSM measurement files need Linux >= 6.16 with "
+                              "CONFIG_TSM_MEASUREMENTS and the tdx_guest driver; use --tee "
+                              "sim for development";
+
+static int tdx_read_mr(struct tee *t, const char *name, uint8_t out[SHA384_LEN], struct cerr *err)
+{
+	_cleanup_free_ char *data = NULL;
+	char path[PATH_MAX];
+	size_t len = 0;
+	int r;
+
+	if ((r = mr_path(t, name, path, err)) < 0)
+		return r;
+	if (access(path, F_OK) < 0)
+		return cerr_set(err, errno, "'%s' (%s)", path, mr_hint);
+	if ((r = read_file_stream(path, 4096, &data, &len, err)) < 0)
+		return r;
+	if (len != SHA384_LEN)
+		return cerr_setx(err, EIO, "'%s' gave %zu bytes, not the 48 of a SHA-384 register",
+		                 path, len);
+	memcpy(out, data, SHA384_LEN);
+	return 0;
+}
+
 static int tdx_extend(struct tee *t, const uint8_t digest[SHA384_LEN], struct cerr *err)
 {
 	_cleanup_close_ int fd = -1;
+	char path[PATH_MAX];
+	int r;
 
-	fd = open(t->tdx_rtmr3, O_WRONLY | O_CLOEXEC);
+	if ((r = mr_path(t, "rtmr3", path, err)) < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return cerr_set(err, errno,
-		                "open '%s' (RTMR extension through sysfs needs kernel >= 6.16)",
-		                t->tdx_rtmr3);
-	/* one write of the whole digest: the attribute takes exactly 48 bytes */
+		return cerr_set(err, errno, "open '%s' (%s)", path, mr_hint);
+	/* one write of the whole digest at offset 0: the kernel takes exactly 48 bytes */
 	for (;;) {
-		ssize_t n = write(fd, digest, SHA384_LEN);
+		ssize_t n = pwrite(fd, digest, SHA384_LEN, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return cerr_set(err, errno, "extend RTMR3 through '%s'", t->tdx_rtmr3);
+			return cerr_set(err, errno, "extend RTMR3 through '%s'", path);
 		if (n != SHA384_LEN)
 			return cerr_setx(err, EIO, "extend RTMR3 through '%s': short write (%zd)",
-			                 t->tdx_rtmr3, n);
-		return 0;
+			                 path, n);
+		break;
 	}
+	return hook(t, TEE_TDX_EV_MR_WRITTEN, path, err);
 }
 
 int tee_extend_rtmr3(struct tee *t, const uint8_t digest[SHA384_LEN], struct cerr *err)
@@ -401,4 +448,297 @@ int tee_extend_rtmr3(struct tee *t, const uint8_t digest[SHA384_LEN], struct cer
 	if (t->kind == TEE_TDX)
 		return tdx_extend(t, digest, err);
 	return sim_extend(t, digest, err);
+}
+
+int tee_read_mrs(struct tee *t, struct tee_mrs *out, struct cerr *err)
+{
+	static const char *const names[TEE_RTMR_COUNT] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (t->kind == TEE_SIM)
+		return tee_sim_read_rtmrs(t->sim_rtmr_path, out->rtmr, err);
+	if ((r = tdx_read_mr(t, "mrtd", out->mrtd, err)) < 0)
+		return r;
+	for (int i = 0; i < TEE_RTMR_COUNT; i++)
+		if ((r = tdx_read_mr(t, names[i], out->rtmr[i], err)) < 0)
+			return r;
+	return 0;
+}
+
+/* ---- quotes ---- */
+
+static int tsm_path(const char *dir, const char *name, char out[PATH_MAX], struct cerr *err)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+		return cerr_setx(err, ENAMETOOLONG, "configfs-tsm path too long: '%s'", dir);
+	return 0;
+}
+
+/* One attribute of a report directory as a short string, final newline cut. */
+static int tsm_attr(const char *dir, const char *name, char *out, size_t n, struct cerr *err)
+{
+	_cleanup_free_ char *data = NULL;
+	char path[PATH_MAX];
+	size_t len = 0;
+	int r;
+
+	if ((r = tsm_path(dir, name, path, err)) < 0)
+		return r;
+	if ((r = read_file_stream(path, 256, &data, &len, err)) < 0)
+		return r;
+	if (len && data[len - 1] == '\n')
+		data[--len] = '\0';
+	if (len + 1 > n || strlen(data) != len)
+		return cerr_setx(err, EIO, "'%s' holds an unexpected value", path);
+	memcpy(out, data, len + 1);
+	return 0;
+}
+
+static int tsm_generation(const char *dir, unsigned long long *out, struct cerr *err)
+{
+	char buf[32], *end;
+	int r;
+
+	if ((r = tsm_attr(dir, "generation", buf, sizeof(buf), err)) < 0)
+		return r;
+	errno = 0;
+	*out = strtoull(buf, &end, 10);
+	if (!buf[0] || *end || errno || buf[0] < '0' || buf[0] > '9')
+		return cerr_setx(err, EIO, "'%s/generation' is not a number: '%s'", dir, buf);
+	return 0;
+}
+
+static int tsm_write_inblob(const char *dir, const uint8_t rd[TDREPORT_DATA_LEN], struct cerr *err)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, r;
+
+	if ((r = tsm_path(dir, "inblob", path, err)) < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cerr_set(err, errno, "open '%s'", path);
+	do
+		n = write(fd, rd, TDREPORT_DATA_LEN);
+	while (n < 0 && errno == EINTR);
+	if (n != TDREPORT_DATA_LEN) {
+		int e = n < 0 ? errno : EIO;
+
+		close(fd);
+		return cerr_set(err, e, "write 64 bytes of report data to '%s'", path);
+	}
+	/* configfs hands a binary attribute to the driver on the last close */
+	if (close(fd) < 0)
+		return cerr_set(err, errno, "write report data to '%s' (on close)", path);
+	return 0;
+}
+
+/* Inside our own report directory: provider, generation, inblob, outblob,
+ * generation. */
+static int tsm_request(struct tee *t, const char *dir, const uint8_t rd[TDREPORT_DATA_LEN],
+                       uint8_t **quote, size_t *len, struct cerr *err)
+{
+	_cleanup_free_ char *blob = NULL;
+	unsigned long long g0, g1;
+	char provider[64], path[PATH_MAX];
+	size_t n = 0;
+	int r;
+
+	if ((r = tsm_attr(dir, "provider", provider, sizeof(provider), err)) < 0)
+		return r;
+	if (strcmp(provider, TEE_TDX_TSM_PROVIDER))
+		return cerr_setx(err, ENODEV,
+		                 "configfs-tsm provider is '%s', not " TEE_TDX_TSM_PROVIDER
+		                 ": this guest is not a TDX guest",
+		                 provider);
+	if ((r = tsm_generation(dir, &g0, err)) < 0 || (r = tsm_write_inblob(dir, rd, err)) < 0 ||
+	    (r = hook(t, TEE_TDX_EV_INBLOB_WRITTEN, dir, err)) < 0)
+		return r;
+	if ((r = tsm_path(dir, "outblob", path, err)) < 0)
+		return r;
+	r = read_file_stream(path, TEE_QUOTE_MAX, (char **)&blob, &n, err);
+	if (r == -EFBIG)
+		return cerr_setx(err, EFBIG, "'%s': the quote is over %u bytes", path,
+		                 TEE_QUOTE_MAX);
+	if (r < 0)
+		return cerr_prefix(err, r,
+		                   "quote from configfs-tsm (is the quote generation "
+		                   "service reachable from the host?)");
+	if (n == 0)
+		return cerr_setx(err, EIO, "'%s' is empty: no quote", path);
+	if ((r = tsm_generation(dir, &g1, err)) < 0)
+		return r;
+	if (g1 != g0 + 1)
+		return cerr_setx(err, EBUSY,
+		                 "'%s': generation went from %llu to %llu around our one write: "
+		                 "another writer used the directory, the quote is not ours",
+		                 dir, g0, g1);
+	*quote = (uint8_t *)TAKE_PTR(blob);
+	*len = n;
+	return 0;
+}
+
+static int tdx_quote(struct tee *t, const uint8_t rd[TDREPORT_DATA_LEN], uint8_t **quote,
+                     size_t *len, struct cerr *err)
+{
+	char dir[PATH_MAX];
+	uint8_t rnd[8];
+	char hex[2 * sizeof(rnd) + 1];
+	int r;
+
+	for (int tries = 0;; tries++) {
+		if ((r = crypto_random(rnd, sizeof(rnd), err)) < 0)
+			return r;
+		hex_encode(rnd, sizeof(rnd), hex);
+		if (snprintf(dir, sizeof(dir), "%s/cocoon-%ld-%s", t->tdx_tsm_report,
+		             (long)getpid(), hex) >= (int)sizeof(dir))
+			return cerr_setx(err, ENAMETOOLONG, "configfs-tsm path too long: '%s'",
+			                 t->tdx_tsm_report);
+		if (mkdir(dir, 0700) == 0)
+			break;
+		if (errno == EEXIST && tries < 3)
+			continue;
+		return cerr_set(err, errno,
+		                "mkdir '%s' (quotes need configfs mounted at /sys/kernel/config "
+		                "and a kernel with CONFIG_TSM_REPORTS and the tdx_guest driver; "
+		                "use --tee sim for development)",
+		                dir);
+	}
+	r = hook(t, TEE_TDX_EV_REPORT_MKDIR, dir, err);
+	if (r == 0)
+		r = tsm_request(t, dir, rd, quote, len, err);
+	if (t->tdx_hook)
+		t->tdx_hook(t->tdx_hook_ctx, TEE_TDX_EV_REPORT_RMDIR, dir);
+	if (rmdir(dir) < 0) {
+		int e = errno;
+
+		if (r == 0) {
+			free(*quote);
+			*quote = NULL;
+			r = cerr_set(err, e, "remove the report directory '%s'", dir);
+		}
+	}
+	return r;
+}
+
+static int sim_td_quote(struct tee *t, const uint8_t rd[TDREPORT_DATA_LEN], uint8_t **quote,
+                        size_t *len, struct cerr *err)
+{
+	uint8_t *q;
+	int r;
+
+	q = malloc(TEE_SIM_TD_QUOTE_LEN);
+	if (!q)
+		return cerr_set(err, ENOMEM, "sim quote");
+	memcpy(q, TEE_SIM_TD_QUOTE_MAGIC, 8);
+	r = sim_get_report(t, rd, q + 8, err);
+	if (r == 0)
+		r = hmac_tagged(t->sim_platform_key, sim_td_quote_tag, q, 8 + TDREPORT_LEN,
+		                q + 8 + TDREPORT_LEN, err);
+	if (r < 0) {
+		free(q);
+		return r;
+	}
+	*quote = q;
+	*len = TEE_SIM_TD_QUOTE_LEN;
+	return 0;
+}
+
+int tee_quote(struct tee *t, const uint8_t report_data[TDREPORT_DATA_LEN], uint8_t **quote,
+              size_t *len, struct cerr *err)
+{
+	*quote = NULL;
+	*len = 0;
+	if (t->kind == TEE_TDX)
+		return tdx_quote(t, report_data, quote, len, err);
+	return sim_td_quote(t, report_data, quote, len, err);
+}
+
+int tee_attest_report_data(const uint8_t *nonce, size_t n, uint8_t rd[TDREPORT_DATA_LEN],
+                           struct cerr *err)
+{
+	uint8_t buf[sizeof(TEE_ATTEST_DOMAIN) + TEE_ATTEST_NONCE_MAX];
+
+	if (n < TEE_ATTEST_NONCE_MIN || n > TEE_ATTEST_NONCE_MAX)
+		return cerr_setx(err, EINVAL, "a nonce is %d to %d bytes, not %zu",
+		                 TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX, n);
+	/* sizeof counts the terminating NUL: the 0x00 separator */
+	memcpy(buf, TEE_ATTEST_DOMAIN, sizeof(TEE_ATTEST_DOMAIN));
+	memcpy(buf + sizeof(TEE_ATTEST_DOMAIN), nonce, n);
+	return crypto_sha512(buf, sizeof(TEE_ATTEST_DOMAIN) + n, rd, err);
+}
+
+int tee_attest_nonce_parse(const char *hex, uint8_t nonce[TEE_ATTEST_NONCE_MAX], size_t *n,
+                           struct cerr *err)
+{
+	size_t len = strnlen(hex, 2 * TEE_ATTEST_NONCE_MAX + 1);
+
+	if (len % 2 || len / 2 < TEE_ATTEST_NONCE_MIN || len / 2 > TEE_ATTEST_NONCE_MAX ||
+	    hex_decode(hex, nonce, len / 2) < 0)
+		return cerr_setx(err, EINVAL,
+		                 "bad nonce '%.80s': %d to %d bytes as hex (%d to %d digits)", hex,
+		                 TEE_ATTEST_NONCE_MIN, TEE_ATTEST_NONCE_MAX,
+		                 2 * TEE_ATTEST_NONCE_MIN, 2 * TEE_ATTEST_NONCE_MAX);
+	*n = len / 2;
+	return 0;
+}
+
+bool tee_is_sim_td_quote(const uint8_t *q, size_t n)
+{
+	return n >= 8 && memcmp(q, TEE_SIM_TD_QUOTE_MAGIC, 8) == 0;
+}
+
+int tee_sim_td_quote_parse(const uint8_t *q, size_t n, struct tdreport *rep, struct cerr *err)
+{
+	const uint8_t *report;
+	uint8_t want[SHA384_LEN];
+	struct rbuf r;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (n != TEE_SIM_TD_QUOTE_LEN)
+		return cerr_setx(err, EBADMSG, "sim TD quote is %zu bytes, expected %d", n,
+		                 TEE_SIM_TD_QUOTE_LEN);
+	rbuf_init(&r, q, n);
+	if (!tee_is_sim_td_quote(q, n) || rbuf_skip(&r, 8) < 0 ||
+	    rbuf_direct(&r, TDREPORT_LEN, &report) < 0)
+		return cerr_setx(err, EBADMSG, "sim TD quote: bad magic or version");
+	if ((rc = tdreport_parse(report, TDREPORT_LEN, rep, err)) < 0)
+		return rc;
+	if (rep->type != TDREPORT_TYPE_TDX || rep->subtype != 0 || rep->version > 1)
+		return cerr_setx(err, EBADMSG, "sim TD quote: report type %02x/%u/%u", rep->type,
+		                 rep->subtype, rep->version);
+	if ((rc = tee_sim_tcb_hash(want, err)) < 0)
+		return rc;
+	if (!crypto_memeq(want, rep->tee_tcb_info_hash, SHA384_LEN))
+		return cerr_setx(err, EBADMSG,
+		                 "sim TD quote: tee_tcb_info_hash is not "
+		                 "SHA-384(\"cocoon-sim\")");
+	if ((rc = crypto_sha384(report + TDR_OFF_TDINFO, TDR_TDINFO_LEN, want, err)) < 0)
+		return rc;
+	if (!crypto_memeq(want, rep->tee_info_hash, SHA384_LEN))
+		return cerr_setx(err, EBADMSG,
+		                 "sim TD quote: tee_info_hash is not SHA-384 of the TDINFO part");
+	return 0;
+}
+
+int tee_sim_td_quote_verify(const uint8_t key[TEE_SIM_PLATFORM_KEY_LEN], const uint8_t *q, size_t n,
+                            struct tdreport *rep, struct cerr *err)
+{
+	uint8_t mac[SHA256_LEN];
+	int rc;
+
+	if ((rc = tee_sim_td_quote_parse(q, n, rep, err)) < 0)
+		return rc;
+	if ((rc = tee_sim_verify_report(key, q + 8, err)) < 0)
+		return rc;
+	if ((rc = hmac_tagged(key, sim_td_quote_tag, q, 8 + TDREPORT_LEN, mac, err)) < 0)
+		return rc;
+	if (!crypto_memeq(mac, q + 8 + TDREPORT_LEN, SHA256_LEN))
+		return cerr_setx(err, EBADMSG,
+		                 "sim TD quote MAC does not verify under this sim "
+		                 "platform key");
+	return 0;
 }

@@ -9,8 +9,12 @@
 #      TDX or GPU (KVM when usable, else TCG), sim TEE
 #   4. waits until cocoon-init reports ready and the service answers through
 #      the host port forward; prints its answer, `health-client status` and
-#      `health-client containers`
-#   5. powers the VM down and cleans up
+#      `health-client containers`; fetches the CVM's evidence for a fresh
+#      nonce (`health-client attest`)
+#   5. powers the VM down
+#   6. the owner's check: `cocoon-verify cvm --allow-sim` on that evidence and
+#      the demo spec (every claim must pass), then on a copy of the spec with
+#      one file more (the spec claim must fail)
 #
 # Environment: COCOON_DEMO_PORT (host port, default 18080), COCOON_DEMO_DIR
 # (work directory, default a new one under /tmp, removed at the end),
@@ -46,10 +50,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "1/5 guest image (image/build.sh --profile $profile)"
+step "1/6 guest image (image/build.sh --profile $profile)"
 image/build.sh --profile "$profile" "$imgdir"
 
-step "2/5 demo workload (examples/demo-hello → OCI archive on the data share)"
+step "2/6 demo workload (examples/demo-hello → OCI archive on the data share)"
 digest=$(scripts/demo-workload.py "$work")
 echo "image cocoon-demo/hello@$digest"
 if [ "$engine" != docker ]; then
@@ -59,7 +63,7 @@ if [ "$engine" != docker ]; then
 fi
 "$B/host/cocoon-spec/cocoon-spec" validate "$work/spec"
 
-step "3/5 seal-server (sim) and cocoon-launch --dev"
+step "3/6 seal-server (sim) and cocoon-launch --dev"
 "$B/host/seal-server/seal-server" --backend sim --listen "unix:$work/seal.sock" \
 	--secret-file "$work/seal-sim.key" --write-platform-key "$work/sim-platform.key" -q &
 pids+=($!)
@@ -80,7 +84,7 @@ tail -n +1 -F "$work/console.log" 2>/dev/null |
 	grep --line-buffered -E 'cocoon-init|Kernel panic|verity|Reached target' &
 pids+=($!)
 
-step "4/5 waiting for the service on 127.0.0.1:$port"
+step "4/6 waiting for the service on 127.0.0.1:$port"
 t0=$(date +%s)
 answer=
 while kill -0 "$launcher" 2>/dev/null; do
@@ -105,9 +109,30 @@ echo "-- health-client status"
 echo "-- health-client containers"
 "${hc[@]}" containers
 
-step "5/5 stopping the VM"
+echo "-- health-client attest (a fresh nonce; the evidence goes to $work/evidence)"
+nonce=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+"${hc[@]}" attest --nonce "$nonce" --out "$work/evidence"
+
+step "5/6 stopping the VM"
 kill -TERM "$launcher"
 rc=0
 wait "$launcher" || rc=$?
 [ $rc = 0 ] || die "cocoon-launch exited $rc"
-echo "demo: done (the VM powered off, cocoon-launch exit 0)"
+echo "demo: the VM powered off, cocoon-launch exit 0"
+
+step "6/6 the owner's check of the CVM (cocoon-verify cvm --allow-sim)"
+# sim: MRTD and RTMR0..2 are zero (no firmware measures anything); a real
+# owner lists the image's values instead (docs/attestation-cvm.md)
+z=$(printf '0%.0s' $(seq 96))
+printf '{"allow": [{"name": "dev image (sim)", "mrtd": "%s", "rtmr0": "%s", "rtmr1": "%s", "rtmr2": "%s"}]}\n' \
+	"$z" "$z" "$z" "$z" >"$work/allowlist.json"
+verify=("$B/host/cocoon-verify/cocoon-verify" cvm --evidence "$work/evidence" --nonce "$nonce"
+	--allow-sim --allowlist "$work/allowlist.json")
+"${verify[@]}" --spec "$work/spec" || die "cocoon-verify cvm: not every claim passed"
+echo "-- the same evidence against a spec directory the owner changed (one file more)"
+cp -r "$work/spec" "$work/spec-changed"
+echo "not what the CVM runs" >"$work/spec-changed/NOTE"
+rc=0
+"${verify[@]}" --spec "$work/spec-changed" || rc=$?
+[ $rc = 1 ] || die "cocoon-verify cvm accepted a changed spec (exit $rc)"
+echo "demo: done (the changed spec was refused, as it must be)"

@@ -225,9 +225,12 @@ static int tee_setup(struct init_ctx *ctx, struct cerr *err)
 		if ((r = init_path(ctx, TEE_TDX_DEVICE, p, err)) < 0)
 			return r;
 		snprintf(ctx->tee.tdx_device, sizeof(ctx->tee.tdx_device), "%s", p);
-		if ((r = init_path(ctx, TEE_TDX_RTMR3_PATH, p, err)) < 0)
+		if ((r = init_path(ctx, TEE_TDX_MEASUREMENTS_DIR, p, err)) < 0)
 			return r;
-		snprintf(ctx->tee.tdx_rtmr3, sizeof(ctx->tee.tdx_rtmr3), "%s", p);
+		snprintf(ctx->tee.tdx_measurements, sizeof(ctx->tee.tdx_measurements), "%s", p);
+		if ((r = init_path(ctx, TEE_TDX_TSM_REPORT_DIR, p, err)) < 0)
+			return r;
+		snprintf(ctx->tee.tdx_tsm_report, sizeof(ctx->tee.tdx_tsm_report), "%s", p);
 	}
 	ctx->tee_ready = true;
 	return 0;

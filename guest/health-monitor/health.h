@@ -10,7 +10,9 @@
  *
  * Wire format (docs/health.md): a request is one frame of ASCII words joined
  * by spaces; a first word `json` asks for the JSON form. The reply is one
- * frame of text; an error is always {"error":"<msg>"}.
+ * frame of text; an error is always {"error":"<msg>"}. `attest NONCE` is the
+ * one command that hands out evidence: a fresh quote over
+ * tee_attest_report_data(NONCE), the event log and the RTMRs.
  */
 #ifndef HEALTH_MONITOR_H
 #define HEALTH_MONITOR_H
@@ -49,13 +51,16 @@ enum health_cmd {
 	HCMD_GPU,
 	HCMD_ALL,
 	HCMD_CONTAINERS,
+	HCMD_ATTEST,
 };
 
 struct health_request {
 	enum health_cmd cmd;
 	bool json;
-	char svc[HEALTH_WORD_MAX + 1]; /* "" when none */
-	unsigned long lines;           /* logs */
+	char svc[HEALTH_WORD_MAX + 1];       /* "" when none */
+	unsigned long lines;                 /* logs */
+	uint8_t nonce[TEE_ATTEST_NONCE_MAX]; /* attest */
+	size_t nonce_len;
 };
 
 struct health_services {
@@ -138,6 +143,7 @@ struct health_ctx {
 	char nvml_lib[PATH_MAX];
 	enum tee_kind tee;
 	char sim_rtmr[PATH_MAX];
+	char sim_key[PATH_MAX]; /* sim platform key, read per `attest` */
 	char tdx_device[PATH_MAX];
 	struct health_services services;
 	struct sample_ring ring;

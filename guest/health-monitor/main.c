@@ -61,7 +61,8 @@ static void usage(FILE *f)
 	    "       health-monitor [OPTIONS] --once COMMAND [ARGS]\n"
 	    "\n"
 	    "Answers Cocoon's health protocol: status [svc], sys, svc <svc>, logs <svc> [n],\n"
-	    "tdx, eventlog, gpu, containers, all; a first word 'json' for the JSON form.\n"
+	    "tdx, eventlog, gpu, containers, all, attest <nonce>; a first word 'json' for\n"
+	    "the JSON form.\n"
 	    "\n"
 	    "Options:\n"
 	    "  --listen ADDR          where to listen (default " DEFAULT_LISTEN "):\n"
@@ -69,11 +70,13 @@ static void usage(FILE *f)
 	    "  -p, --port PORT        listen on vsock:any:PORT\n"
 	    "  --once                 answer the request given as arguments on stdout and\n"
 	    "                         exit (no listener; e.g. --once gpu)\n"
-	    "  --tee tdx|sim          TEE backend for tdx and eventlog (default tdx)\n"
+	    "  --tee tdx|sim          TEE backend for tdx, eventlog, attest (default tdx)\n"
 	    "  --cmdline FILE         take cocoon.health=ADDR (where to listen) and\n"
 	    "                         cocoon.tee=tdx|sim from this kernel command line\n"
 	    "                         (/proc/cmdline) unless --listen/--port/--tee say\n"
 	    "  --sim-rtmr FILE        sim RTMR file (default " TEE_SIM_RTMR_PATH ")\n"
+	    "  --sim-platform-key FILE  sim: the key sim quotes are MAC'ed with\n"
+	    "                         (default " TEE_SIM_KEY_PATH ")\n"
 	    "  --services LIST        service allowlist, comma-separated (default\n"
 	    "                         " HEALTH_DEFAULT_SERVICES ")\n"
 	    "  --log-dir DIR          logs: DIR/<svc>.log before the journal\n"
@@ -84,7 +87,7 @@ static void usage(FILE *f)
 	    "  --event-log FILE       (default /var/log/tdx-attestation.log)\n"
 	    "  --systemctl PATH|none  --journalctl PATH|none  (default: from PATH)\n"
 	    "  --nvml LIB             NVML library to dlopen (default libnvidia-ml.so.1)\n"
-	    "  --root DIR             read /proc under DIR (tests)\n"
+	    "  --root DIR             read /proc, and tdx's /sys files, under DIR (tests)\n"
 	    "  --max-conns N          connections served at once (default 16)\n"
 	    "  --timeout MS           a started request must arrive in time (default 10000)\n"
 	    "  --idle-timeout MS      idle connections are closed after (default 60000)\n"
@@ -343,6 +346,7 @@ int main(int argc, char **argv)
 		OPT_IDLE,
 		OPT_SAMPLE,
 		OPT_CMDLINE,
+		OPT_SIM_KEY,
 	};
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, OPT_LISTEN},
@@ -350,6 +354,7 @@ int main(int argc, char **argv)
 	    {"once", no_argument, NULL, OPT_ONCE},
 	    {"tee", required_argument, NULL, OPT_TEE},
 	    {"sim-rtmr", required_argument, NULL, OPT_SIM_RTMR},
+	    {"sim-platform-key", required_argument, NULL, OPT_SIM_KEY},
 	    {"services", required_argument, NULL, OPT_SERVICES},
 	    {"log-dir", required_argument, NULL, OPT_LOG_DIR},
 	    {"state-file", required_argument, NULL, OPT_STATE},
@@ -390,6 +395,7 @@ int main(int argc, char **argv)
 	snprintf(c->event_log, sizeof(c->event_log), "/var/log/tdx-attestation.log");
 	snprintf(c->nvml_lib, sizeof(c->nvml_lib), "libnvidia-ml.so.1");
 	snprintf(c->sim_rtmr, sizeof(c->sim_rtmr), "%s", TEE_SIM_RTMR_PATH);
+	snprintf(c->sim_key, sizeof(c->sim_key), "%s", TEE_SIM_KEY_PATH);
 	snprintf(c->tdx_device, sizeof(c->tdx_device), "%s", TEE_TDX_DEVICE);
 	/* '+': stop at the first non-option, so that --once takes the rest */
 	while ((ch = getopt_long(argc, argv, "+p:qvhV", opts, NULL)) != -1) {
@@ -419,6 +425,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SIM_RTMR:
 			snprintf(c->sim_rtmr, sizeof(c->sim_rtmr), "%s", optarg);
+			break;
+		case OPT_SIM_KEY:
+			snprintf(c->sim_key, sizeof(c->sim_key), "%s", optarg);
 			break;
 		case OPT_SERVICES:
 			services = optarg;

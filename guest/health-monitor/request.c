@@ -5,7 +5,8 @@
  * or a byte over 0x7e is an error, not something to strip), at most
  * HEALTH_MAX_WORDS words of HEALTH_WORD_MAX bytes, a known command with the
  * right number of arguments, a service name from the allowlist, and a line
- * count that is a plain decimal in 1..1,000,000. Nothing here touches the
+ * count that is a plain decimal in 1..1,000,000, a nonce of 16..32 bytes in
+ * hex. Nothing here touches the
  * file system; nothing is ever passed to a shell.
  */
 #include <errno.h>
@@ -24,6 +25,7 @@ static const struct {
     {"status", HCMD_STATUS, 0, 1}, {"sys", HCMD_SYS, 0, 0}, {"svc", HCMD_SVC, 1, 1},
     {"logs", HCMD_LOGS, 1, 2},     {"tdx", HCMD_TDX, 0, 0}, {"eventlog", HCMD_EVENTLOG, 0, 0},
     {"gpu", HCMD_GPU, 0, 0},       {"all", HCMD_ALL, 0, 0}, {"containers", HCMD_CONTAINERS, 0, 0},
+    {"attest", HCMD_ATTEST, 1, 1},
 };
 
 const char *health_cmd_name(enum health_cmd cmd)
@@ -147,7 +149,7 @@ int health_request_parse(const uint8_t *p, size_t n, const struct health_service
 		return cerr_setx(
 		    err, EINVAL,
 		    "empty request: status [svc], sys, svc <svc>, logs <svc> [n], tdx, "
-		    "eventlog, gpu, containers, all");
+		    "eventlog, gpu, containers, all, attest <nonce>");
 	nargs = (int)(nw - first - 1);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(words[first], commands[i].name))
@@ -158,6 +160,9 @@ int health_request_parse(const uint8_t *p, size_t n, const struct health_service
 			                 commands[i].max_args, nargs);
 		out->cmd = commands[i].cmd;
 		out->lines = HEALTH_LOGS_DEFAULT;
+		if (out->cmd == HCMD_ATTEST)
+			return tee_attest_nonce_parse(words[first + 1], out->nonce, &out->nonce_len,
+			                              err);
 		if (nargs >= 1) {
 			if (!health_services_has(allow, words[first + 1]))
 				return cerr_setx(err, EINVAL, "unknown service '%s'",
@@ -170,6 +175,6 @@ int health_request_parse(const uint8_t *p, size_t n, const struct health_service
 	}
 	return cerr_setx(err, EINVAL,
 	                 "unknown command '%s': status [svc], sys, svc <svc>, logs <svc> [n], tdx, "
-	                 "eventlog, gpu, containers, all",
+	                 "eventlog, gpu, containers, all, attest <nonce>",
 	                 words[first]);
 }

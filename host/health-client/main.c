@@ -7,7 +7,8 @@
  * proxy and client are CIDs 6, 7 and 4, plus 10 x N for the N-th instance
  * (default CID 4). --connect takes any transport address instead (vport:NAME
  * for a VM without vhost-vsock, unix:/tcp: in tests). The reply, text or
- * JSON, is printed as it came; the VM is not trusted, so a reply is bounded
+ * JSON, is printed as it came (attest: see attest.c); the VM is not trusted,
+ * so a reply is bounded
  * (100 MiB) and control characters other than newline and tab are replaced
  * before printing to a terminal.
  *
@@ -30,8 +31,7 @@
 #include "cocoon/log.h"
 #include "cocoon/transport.h"
 #include "cocoon/util.h"
-
-enum { EXIT_ANSWER_ERROR = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3, EXIT_UNREACHABLE = 4 };
+#include "health-client.h"
 
 #define DEFAULT_PORT 9999
 #define DEFAULT_CID 4
@@ -43,7 +43,11 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: health-client [OPTIONS] COMMAND [ARGS]\n"
 	           "\n"
 	           "Asks the health-monitor of a confidential VM. Commands: status [svc], sys,\n"
-	           "svc <svc>, logs <svc> [n], tdx, eventlog, gpu, containers, all.\n"
+	           "svc <svc>, logs <svc> [n], tdx, eventlog, gpu, containers, all, and\n"
+	           "  attest [--nonce HEX] [--out DIR]\n"
+	           "      a fresh quote binding NONCE (16..32 bytes; default 32 random ones),\n"
+	           "      the event log and RTMRs; checked for size and form, written to DIR as\n"
+	           "      quote, eventlog, rtmrs, nonce for cocoon-verify cvm\n"
 	           "\n"
 	           "Options:\n"
 	           "  -c, --cid CID          the VM's vsock CID (default 4)\n"
@@ -92,6 +96,23 @@ static int parse_instance(const char *s, unsigned long *cid)
 	return -1;
 }
 
+int hc_ask(const struct hc_conn *conn, const char *req, size_t max, uint8_t **reply, size_t *len,
+           struct cerr *err)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = transport_connect(conn->addr, conn->timeout_ms, err);
+	if (fd < 0)
+		return fd;
+	r = frame_write(fd, req, strlen(req), conn->timeout_ms, err);
+	if (r == 0)
+		r = frame_read(fd, max, conn->timeout_ms, reply, len, err);
+	if (r < 0)
+		return cerr_prefix(err, r, "health-monitor at %s", conn->addr);
+	return 0;
+}
+
 static bool is_error_reply(const char *s)
 {
 	json_object *o, *e;
@@ -129,9 +150,9 @@ int main(int argc, char **argv)
 	char addr[64];
 	bool json = false, print_only = false;
 	struct wbuf w;
-	_cleanup_close_ int fd = -1;
+	struct hc_conn conn;
 	_cleanup_free_ uint8_t *reply = NULL;
-	uint8_t *req;
+	char *req;
 	size_t rl = 0, qn = 0;
 	int c, r;
 
@@ -185,41 +206,39 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		log_error(
-		    "no command: status, sys, svc, logs, tdx, eventlog, gpu, containers, all");
+		    "no command: status, sys, svc, logs, tdx, eventlog, gpu, containers, all, "
+		    "attest");
 		return EXIT_USAGE;
 	}
+	if (!connect_to) {
+		snprintf(addr, sizeof(addr), "vsock:%lu:%lu", cid, port);
+		connect_to = addr;
+	}
+	conn.addr = connect_to;
+	conn.timeout_ms = (int)timeout;
+	conn.print_only = print_only;
+	if (!strcmp(argv[optind], "attest"))
+		return attest_main(argc - optind, argv + optind, &conn, json);
 	wbuf_init(&w, REQUEST_MAX);
 	if (json)
 		wbuf_printf(&w, "json ");
 	for (int i = optind; i < argc; i++)
 		wbuf_printf(&w, "%s%s", i > optind ? " " : "", argv[i]);
+	wbuf_u8(&w, 0);
 	if (wbuf_status(&w) < 0) {
 		wbuf_free(&w);
 		log_error("request longer than %d bytes", REQUEST_MAX);
 		return EXIT_USAGE;
 	}
-	req = wbuf_steal(&w, &qn);
-	if (!connect_to) {
-		snprintf(addr, sizeof(addr), "vsock:%lu:%lu", cid, port);
-		connect_to = addr;
-	}
+	req = (char *)wbuf_steal(&w, &qn);
 	if (print_only) {
-		printf("%s %.*s\n", connect_to, (int)qn, (const char *)req);
+		printf("%s %s\n", connect_to, req);
 		free(req);
 		return 0;
 	}
-	fd = transport_connect(connect_to, (int)timeout, &err);
-	if (fd < 0) {
-		free(req);
-		log_cerr(&err);
-		return EXIT_UNREACHABLE;
-	}
-	r = frame_write(fd, req, qn, (int)timeout, &err);
+	r = hc_ask(&conn, req, REPLY_MAX, &reply, &rl, &err);
 	free(req);
-	if (r == 0)
-		r = frame_read(fd, REPLY_MAX, (int)timeout, &reply, &rl, &err);
 	if (r < 0) {
-		cerr_prefix(&err, r, "health-monitor at %s", connect_to);
 		log_cerr(&err);
 		return EXIT_UNREACHABLE;
 	}

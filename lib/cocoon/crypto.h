@@ -1,6 +1,6 @@
 /* crypto.h - the few primitives the project needs, on OpenSSL 3's EVP APIs.
  *
- * Hashes (SHA-256, SHA-384, HMAC-SHA256), constant-time comparison, P-256
+ * Hashes (SHA-256, SHA-384, SHA-512, HMAC-SHA256), constant-time comparison, P-256
  * key agreement in the byte order Cocoon's seal protocol uses, AES-128-CTR,
  * random bytes, and the seal protocol's two key-derivation steps. Keeping
  * them here means no other module includes OpenSSL headers, and the one place
@@ -22,6 +22,7 @@
 
 #define SHA256_LEN 32
 #define SHA384_LEN 48
+#define SHA512_LEN 64
 #define P256_PUB_LEN 64    /* X || Y, each 32 bytes little-endian */
 #define P256_SHARED_LEN 32 /* ECDH x-coordinate, little-endian */
 #define AES128_KEY_LEN 16
@@ -29,6 +30,7 @@
 
 int crypto_sha256(const void *p, size_t n, uint8_t out[SHA256_LEN], struct cerr *err);
 int crypto_sha384(const void *p, size_t n, uint8_t out[SHA384_LEN], struct cerr *err);
+int crypto_sha512(const void *p, size_t n, uint8_t out[SHA512_LEN], struct cerr *err);
 
 /* Incremental SHA-256 for hashing many files: the digest is fetched once per
  * context and a context is reused across messages. new() returns a context

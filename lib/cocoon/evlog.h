@@ -33,5 +33,8 @@ int evlog_append(const char *path, const char *msg, struct cerr *err);
  * Rejects a line that is empty, too long or not printable ASCII (naming its line
  * number) and a log whose last line lacks its newline. */
 int evlog_replay(const char *path, uint8_t rtmr[RTMR_LEN], size_t *count, struct cerr *err);
+/* The same on size bytes in memory (at most EVLOG_FILE_MAX). */
+int evlog_replay_buf(const char *data, size_t size, uint8_t rtmr[RTMR_LEN], size_t *count,
+                     struct cerr *err);
 
 #endif

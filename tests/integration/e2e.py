@@ -2,7 +2,7 @@
 """End to end: the dev guest image, cocoon-init, Docker and the demo workload,
 booted by `cocoon-launch --dev` (TCG unless E2E_ACCEL says otherwise).
 
-Usage: e2e.py BUILD_DIR LAUNCHER COCOON_SPEC SEAL_SERVER HEALTH_CLIENT CASE
+Usage: e2e.py BUILD_DIR LAUNCHER COCOON_SPEC SEAL_SERVER HEALTH_CLIENT COCOON_VERIFY CASE
        e2e.py list
 
 Five boots serve every case. The first case to run makes them (under a lock)
@@ -16,7 +16,10 @@ case then only reads the cache. One seal-server (sim backend) serves all.
             for pulls the spec does not allow). The service is asked through
             the host port forward: its answer, and a TCP connection from inside
             the container to a host port that listens but is not in
-            x-cocoon.egress; health-client status and containers; SIGTERM.
+            x-cocoon.egress; health-client status and containers; health-client
+            attest and the owner's cocoon-verify cvm --allow-sim on that evidence
+            with the demo spec (every claim passes) and with a changed copy of
+            it (the spec claim fails); SIGTERM.
   second    the same spec and disk A again: the visit counter the service keeps
             on its named volume (on the encrypted disk) goes on from boot 1.
   changed   a spec with one egress rule more (another spec.tree, so other
@@ -51,7 +54,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "hostile"))
 import hostilerows  # noqa: E402
 CASES = ["demo-service-answers", "demo-health-status", "demo-health-containers",
          "demo-stops-cleanly", "docker-pull-denied", "egress-refused", "second-boot-volume-kept",
-         "changed-spec-disk-untouched", "egress-allowed-rule", "verity-byte-flip"]
+         "changed-spec-disk-untouched", "egress-allowed-rule", "verity-byte-flip",
+         "demo-attest-verified"]
 ROOT_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"  # root x86-64
 BOOT_LIMIT = int(os.environ.get("E2E_BOOT_LIMIT", "900"))
 
@@ -201,6 +205,31 @@ class Boots:
                     "rc": r.returncode, "out": r.stdout, "err": r.stderr}
 
 
+    def attest(self, res, run_dir, spec):
+        """health-client attest, then the owner's cocoon-verify cvm on the demo spec and on a
+        copy changed by one file (its spec claim must fail)"""
+        ev, nonce = os.path.join(self.t, "evidence"), os.urandom(32).hex()
+        z = "0" * 96  # sim: MRTD and RTMR0..2 are zero
+        allow = os.path.join(self.t, "allow.json")
+        with open(allow, "w") as f:
+            json.dump({"allow": [{"name": "dev image (sim)", "mrtd": z, "rtmr0": z, "rtmr1": z,
+                                  "rtmr2": z}]}, f)
+        r = subprocess.run([self.p["health_client"], "--connect",
+                            "unix:" + os.path.join(run_dir, "health.sock"), "--timeout", "30000",
+                            "attest", "--nonce", nonce, "--out", ev], capture_output=True,
+                           text=True)
+        res["attest"] = {"rc": r.returncode, "out": r.stdout + r.stderr}
+        changed = os.path.join(self.t, "spec-changed")
+        shutil.copytree(spec, changed)
+        with open(os.path.join(changed, "NOTE"), "w") as f:
+            f.write("not what the CVM measured\n")
+        for k, d in (("cvm", spec), ("cvm_changed", changed)):
+            r = subprocess.run([self.p["cocoon_verify"], "cvm", "--evidence", ev, "--spec", d,
+                                "--nonce", nonce, "--allow-sim", "--allowlist", allow],
+                               capture_output=True, text=True)
+            res[k] = {"rc": r.returncode, "out": r.stdout + r.stderr}
+
+
 def make_runs(p, image):
     t = tempfile.mkdtemp(prefix="e2e.", dir="/var/tmp")
     srv = None
@@ -232,6 +261,7 @@ def make_runs(p, image):
             res["answer"] = http_get(port, "/")
             res["probe_closed"] = http_get(port, f"/probe?10.0.2.2:{closed.port}")
             b.health(res, run_dir)
+            b.attest(res, run_dir, os.path.join(demo, "spec"))
             end = time.monotonic() + 120
             while time.monotonic() < end:
                 if "COCOON-E2E: done" in open(console, errors="replace").read():
@@ -312,6 +342,20 @@ def judge(runs, case):
             svc = [x for x in json.dumps(j).split('"') if x == "hello"]
             if not svc or "running" not in json.dumps(j):
                 return "containers does not show the service 'hello' running"
+    elif case == "demo-attest-verified":
+        e_ = ready(d, "boot demo")
+        if e_:
+            return e_
+        for k in ("attest", "cvm", "cvm_changed"):
+            print(f"--- {k} (exit {d[k]['rc']}):\n{d[k]['out']}")
+        if d["attest"]["rc"] != 0:
+            return f"health-client attest: exit {d['attest']['rc']}"
+        lines = [x for x in d["cvm"]["out"].splitlines() if x.startswith(("PASS", "FAIL"))]
+        if d["cvm"]["rc"] != 0 or len(lines) != 7 or not all(x.startswith("PASS sim") for x in lines):
+            return "cocoon-verify cvm --allow-sim on the demo spec: not every claim passed"
+        bad = [x.split()[2] for x in d["cvm_changed"]["out"].splitlines() if x.startswith("FAIL")]
+        if d["cvm_changed"]["rc"] != 1 or bad != ["spec"]:
+            return f"a changed spec directory: want only the spec claim to fail, got {bad}"
     elif case == "demo-stops-cleanly":
         if d["rc"] != 0:
             return f"cocoon-launch exited {d['rc']} after SIGTERM (want 0)"
@@ -402,9 +446,9 @@ def main():
     if sys.argv[1:] == ["list"]:
         print("\n".join(CASES))
         return
-    names = ["build", "launcher", "cocoon_spec", "seal_server", "health_client"]
-    p = dict(zip(names, sys.argv[1:6]))
-    case = sys.argv[6]
+    names = ["build", "launcher", "cocoon_spec", "seal_server", "health_client", "cocoon_verify"]
+    p = dict(zip(names, sys.argv[1:7]))
+    case = sys.argv[7]
     for tool, group in (("qemu-system-x86_64", "vm"), ("mkosi", "image")):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run scripts/install-deps.sh {group}")

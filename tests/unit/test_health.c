@@ -48,6 +48,14 @@ static void test_request_good(void **state)
 	assert_int_equal(parse("containers", &r), 0);
 	assert_int_equal(parse("eventlog", &r), 0);
 	assert_int_equal(parse("svc cocoon-init", &r), 0);
+	assert_int_equal(parse("json attest 00112233445566778899AABBCCDDEEFF", &r), 0);
+	assert_int_equal(r.cmd, HCMD_ATTEST);
+	assert_int_equal(r.nonce_len, 16);
+	assert_int_equal(r.nonce[15], 0xff);
+	assert_int_equal(
+	    parse("attest 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", &r),
+	    0);
+	assert_int_equal(r.nonce_len, 32);
 }
 
 static void test_request_bad(void **state)
@@ -69,6 +77,12 @@ static void test_request_bad(void **state)
 	    "status docker\t",
 	    "STATUS",
 	    "status $(reboot)",
+	    "attest",
+	    "attest 00",
+	    "attest 00112233445566778899aabbccddee",    /* 15 bytes */
+	    "attest 00112233445566778899aabbccddeeff0", /* odd */
+	    "attest 00112233445566778899aabbccddeefg",
+	    "attest 00112233445566778899aabbccddeeff 00",
 	};
 	struct health_request r;
 	struct cerr err = CERR_INIT;
