@@ -527,6 +527,9 @@ def case_args(prog, cases):
 def main():
     build, launcher, case = case_args("qemu_tdx", CASES)
     if os.environ.get("QEMU_TDX_NS") != "1":
+        # the root is made (or found) before the network namespace: mmdebstrap
+        # needs the mirror, the namespace has no route to it
+        trixie_root(os.path.abspath(build))
         # a private mount namespace for /proc in the root, and a network namespace
         # of its own: the hostfwd ports then clash with nothing (other cases, tests)
         os.execvpe("unshare", ["unshare", "--mount", "--propagation", "private", "--net",
