@@ -129,6 +129,8 @@ def main():
             build = os.path.abspath(argv.pop(0))
         elif a == "--hostile-rows":
             rows_file = argv.pop(0)
+        elif os.path.isdir(a):
+            build = os.path.abspath(a)  # make hostile: SCRIPT BUILD_DIR --hostile-rows FILE
         else:
             sys.exit(__doc__)
     rows = []
@@ -142,7 +144,8 @@ def main():
             "ok": ok})
     rows += spec_rows(build)
     if rows_file:
-        with open(rows_file, "a") as f:
+        os.makedirs(os.path.dirname(os.path.abspath(rows_file)), exist_ok=True)
+        with open(rows_file, "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
     for r in rows:

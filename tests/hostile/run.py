@@ -75,7 +75,8 @@ SOURCES = [
       "tests/integration/testinit"], ["hostile-health-answer"], True),
     ("e2e", "e2e.py",
      ["@", "host/cocoon-launch/cocoon-launch", "host/cocoon-spec/cocoon-spec",
-      "host/seal-server/seal-server", "host/health-client/health-client"],
+      "host/seal-server/seal-server", "host/health-client/health-client",
+      "host/cocoon-verify/cocoon-verify"],
      ["verity-byte-flip", "changed-spec-disk-untouched", "docker-pull-denied",
       "egress-refused"], True),
 ]

@@ -555,6 +555,12 @@ def main():
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args()
+    if os.path.isdir(a.authz):
+        # make hostile runs it as SCRIPT BUILD_DIR --hostile-rows FILE
+        a.authz = os.path.join(a.authz, "guest", "cocoon-authz", "cocoon-authz")
+    if a.hostile_rows:
+        os.makedirs(os.path.dirname(os.path.abspath(a.hostile_rows)), exist_ok=True)
+        open(a.hostile_rows, "w").close()
     if a.list:
         print("\n".join(c[0] for c in CASES))
         return 0
