@@ -116,6 +116,9 @@ def hostile_rows(argv):
     i = argv.index("--hostile-rows")
     path = argv[i + 1]
     del argv[i:i + 2]
+    # this run's rows only: a row of an earlier run must not stand in
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    open(path, "w").close()
     return path
 
 
