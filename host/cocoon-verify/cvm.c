@@ -716,13 +716,8 @@ int cocoon_verify_cvm(int argc, char **argv)
 			}
 			break;
 		case OPT_NOW:
-			if (dcap_parse_time(optarg, &o.now) < 0) {
-				fprintf(stderr,
-				        "cocoon-verify cvm: --now '%s': not RFC 3339 or Unix "
-				        "seconds\n",
-				        optarg);
+			if (verify_parse_now("cvm", optarg, &o.now) < 0)
 				return VERIFY_EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -9,8 +9,17 @@
 #include <string.h>
 
 #include "cocoon/cli.h"
+#include "cocoon/dcap.h"
 #include "cocoon-config.h"
 #include "verify.h"
+
+int verify_parse_now(const char *sub, const char *arg, time_t *now)
+{
+	if (dcap_parse_time(arg, now) == 0)
+		return 0;
+	fprintf(stderr, "cocoon-verify %s: --now '%s': not RFC 3339 or Unix seconds\n", sub, arg);
+	return -1;
+}
 
 static void usage(FILE *f)
 {

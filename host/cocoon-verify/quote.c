@@ -159,13 +159,8 @@ int cocoon_verify_quote(int argc, char **argv)
 			json = true;
 			break;
 		case OPT_NOW:
-			if (dcap_parse_time(optarg, &now) < 0) {
-				fprintf(stderr,
-				        "cocoon-verify quote: --now '%s': not RFC 3339 or Unix "
-				        "seconds\n",
-				        optarg);
+			if (verify_parse_now("quote", optarg, &now) < 0)
 				return VERIFY_EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);
